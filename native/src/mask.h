@@ -1,0 +1,134 @@
+// XOR masking (RFC 6455 section 5.3): dst[i] = src[i] ^ key[i % 4]. One loop per instruction set;
+// src == dst (unmasking in place) is allowed, any other overlap is not (the caller moves first),
+// and the key must not lie inside dst.
+// Every load and store stays inside [0, n) of src and dst: the bytes before the first aligned
+// block and after the last one go byte by byte, so nothing past a buffer's end is read.
+#ifndef SIMDWS_MASK_H
+#define SIMDWS_MASK_H
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "cpu.h"
+
+#if SIMDWS_X86_SIMD
+#include <immintrin.h>
+#endif
+
+namespace simdws {
+
+using XorFn = void (*)(const std::uint8_t* src, std::uint8_t* dst, std::size_t n,
+                       const std::uint8_t* key);
+
+namespace detail {
+
+// Bytes to go before dst sits on a multiple of `align` (a power of two), at most n.
+inline std::size_t lead_to_align(const std::uint8_t* dst, std::size_t n, std::size_t align) {
+  const std::size_t lead = (align - (reinterpret_cast<std::uintptr_t>(dst) & (align - 1))) & (align - 1);
+  return lead < n ? lead : n;
+}
+
+// The key repeated over `width` bytes for a block that starts at byte `at` of the payload.
+inline void key_pattern(const std::uint8_t* key, std::size_t at, std::uint8_t* out, std::size_t width) {
+  for (std::size_t j = 0; j < width; j++) out[j] = key[(at + j) & 3];
+}
+
+// Bytes [at, at + n) of the payload, with src and dst already advanced to byte `at`.
+inline void xor_bytes(const std::uint8_t* src, std::uint8_t* dst, std::size_t n, const std::uint8_t* key,
+                      std::size_t at) {
+  for (std::size_t i = 0; i < n; i++) dst[i] = static_cast<std::uint8_t>(src[i] ^ key[(at + i) & 3]);
+}
+
+}  // namespace detail
+
+// The portable loop: aligned 64-bit words through memcpy, which compiles to plain loads and stores.
+inline void xor_words(const std::uint8_t* src, std::uint8_t* dst, std::size_t n, const std::uint8_t* key) {
+  std::size_t i = detail::lead_to_align(dst, n, 8);
+  detail::xor_bytes(src, dst, i, key, 0);
+  std::uint8_t pattern[8];
+  detail::key_pattern(key, i, pattern, 8);
+  std::uint64_t k;
+  std::memcpy(&k, pattern, 8);
+  for (; i + 8 <= n; i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, src + i, 8);
+    w ^= k;
+    std::memcpy(dst + i, &w, 8);
+  }
+  detail::xor_bytes(src + i, dst + i, n - i, key, i);
+}
+
+#if SIMDWS_X86_SIMD
+
+// SSE2, the x86-64 baseline: four 16-byte blocks per iteration, dst aligned to 16.
+inline void xor_sse2(const std::uint8_t* src, std::uint8_t* dst, std::size_t n, const std::uint8_t* key) {
+  std::size_t i = detail::lead_to_align(dst, n, 16);
+  detail::xor_bytes(src, dst, i, key, 0);
+  std::uint8_t pattern[16];
+  detail::key_pattern(key, i, pattern, 16);
+  const __m128i k = _mm_loadu_si128(reinterpret_cast<const __m128i*>(pattern));
+  for (; i + 64 <= n; i += 64) {
+    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i));
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i + 16));
+    const __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i + 32));
+    const __m128i d = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i + 48));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i), _mm_xor_si128(a, k));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i + 16), _mm_xor_si128(b, k));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i + 32), _mm_xor_si128(c, k));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i + 48), _mm_xor_si128(d, k));
+  }
+  for (; i + 16 <= n; i += 16) {
+    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i), _mm_xor_si128(a, k));
+  }
+  detail::xor_bytes(src + i, dst + i, n - i, key, i);
+}
+
+// AVX2: four 32-byte blocks per iteration, dst aligned to 32. Compiled for AVX2 whatever the
+// build's -march, and only called when cpu_has_avx2() said so.
+__attribute__((target("avx2"))) inline void xor_avx2(const std::uint8_t* src, std::uint8_t* dst, std::size_t n,
+                                                     const std::uint8_t* key) {
+  std::size_t i = detail::lead_to_align(dst, n, 32);
+  detail::xor_bytes(src, dst, i, key, 0);
+  std::uint8_t pattern[32];
+  detail::key_pattern(key, i, pattern, 32);
+  const __m256i k = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(pattern));
+  for (; i + 128 <= n; i += 128) {
+    const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i));
+    const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i + 32));
+    const __m256i c = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i + 64));
+    const __m256i d = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i + 96));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), _mm256_xor_si256(a, k));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i + 32), _mm256_xor_si256(b, k));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i + 64), _mm256_xor_si256(c, k));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i + 96), _mm256_xor_si256(d, k));
+  }
+  for (; i + 32 <= n; i += 32) {
+    const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), _mm256_xor_si256(a, k));
+  }
+  if (i + 16 <= n) {
+    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i), _mm_xor_si128(a, _mm256_castsi256_si128(k)));
+    i += 16;
+  }
+  detail::xor_bytes(src + i, dst + i, n - i, key, i);
+}
+
+#endif  // SIMDWS_X86_SIMD
+
+// The loop for an instruction set; the caller has checked isa_supported(isa).
+inline XorFn xor_for(Isa isa) {
+#if SIMDWS_X86_SIMD
+  if (isa == Isa::kAvx2) return xor_avx2;
+  if (isa == Isa::kSse2) return xor_sse2;
+#else
+  (void)isa;  // off x86-64 the word loop is the only one
+#endif
+  return xor_words;
+}
+
+}  // namespace simdws
+
+#endif  // SIMDWS_MASK_H

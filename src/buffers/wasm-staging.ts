@@ -1,0 +1,98 @@
+/**
+ * The JavaScript side of the wasm kernel's staging and records regions (assembly/layout.ts): views
+ * over the module's memory, re-created whenever memory.buffer changes (a grown memory detaches the
+ * old ArrayBuffer), and the copies in and out of staging.
+ *
+ * WASM code sees only its own linear memory, so every byte it works on is copied into staging first
+ * and every byte it changes is copied back out (DESIGN.md, "The kernel: one contract, three tiers").
+ */
+
+/**
+ * The part of WebAssembly.Memory used here. The project compiles against ES2022 and @types/node 20,
+ * neither of which declares the WebAssembly namespace.
+ */
+export interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+}
+
+/** xor(offset, length, key): staging[offset + i] ^= key octet (i MOD 4); octet 0 in the low byte. */
+export type StagingXor = (offset: number, length: number, key: number) => void;
+
+/** Up to this many bytes a byte loop copies faster than creating a subarray view for `set`. */
+const COPY_LOOP_MAX_BYTES = 32;
+
+export class WasmStaging {
+  private buffer: ArrayBuffer | null = null;
+  private stagingView = new Uint8Array(0);
+  private recordsView = new Int32Array(0);
+
+  constructor(
+    private readonly memory: WasmMemory,
+    private readonly stagingStart: number,
+    /** Bytes in the staging region; a multiple of 4 (checked by the loader). */
+    readonly stagingSize: number,
+    private readonly recordsStart: number,
+    /** Int32 words in the records region. */
+    private readonly recordsWords: number,
+  ) {}
+
+  /** The staging region. Take it again after any call that could grow memory. */
+  bytes(): Uint8Array {
+    this.refresh();
+    return this.stagingView;
+  }
+
+  /** The records region, as Int32 words. */
+  records(): Int32Array {
+    this.refresh();
+    return this.recordsView;
+  }
+
+  /** staging[0, length) = source[from, from + length). */
+  copyIn(source: Uint8Array, from: number, length: number): void {
+    // A plain Uint8Array view: Buffer#subarray goes through the species constructor and costs more.
+    this.bytes().set(new Uint8Array(source.buffer, source.byteOffset + from, length));
+  }
+
+  /** target[to, to + length) = staging[at, at + length). */
+  copyOut(at: number, length: number, target: Uint8Array, to: number): void {
+    const staging = this.bytes();
+    if (length <= COPY_LOOP_MAX_BYTES) {
+      for (let i = 0; i < length; i++) target[to + i] = staging[at + i];
+      return;
+    }
+    target.set(new Uint8Array(staging.buffer, staging.byteOffset + at, length), to);
+  }
+
+  /**
+   * target[to + i] = source[from + i] ^ key octet (i MOD 4) for i < length, through staging in
+   * pieces of stagingSize bytes. stagingSize is a multiple of 4, so every piece starts at key octet
+   * 0 and the key never needs rotating (RFC 6455 section 5.3). source and target may be the same
+   * bytes: each piece is read before it is written.
+   */
+  xorThrough(
+    source: Uint8Array,
+    from: number,
+    target: Uint8Array,
+    to: number,
+    length: number,
+    key: number,
+    xor: StagingXor,
+  ): void {
+    for (let done = 0; done < length; ) {
+      const piece = Math.min(length - done, this.stagingSize);
+      this.copyIn(source, from + done, piece);
+      xor(0, piece, key);
+      this.copyOut(0, piece, target, to + done);
+      done += piece;
+    }
+  }
+
+  private refresh(): void {
+    const buffer = this.memory.buffer;
+    if (buffer === this.buffer) return;
+    this.buffer = buffer;
+    this.stagingView = new Uint8Array(buffer, this.stagingStart, this.stagingSize);
+    this.recordsView = new Int32Array(buffer, this.recordsStart, this.recordsWords);
+  }
+}

@@ -1,0 +1,212 @@
+/**
+ * The Sender frames outgoing messages (RFC 6455 section 5) for one connection and writes them to its
+ * socket, with ws's Sender API (send, ping, pong, close) and callback semantics (the callback runs when
+ * the socket has written the frame, with the error if it could not).
+ *
+ * Headers go into a shared slab (src/buffers/slab-pool.ts), never into a Buffer allocated per send.
+ * A frame of at most SMALL_FRAME_MAX_BYTES (header included) is copied whole into the slab and leaves
+ * in one write; a larger one leaves as header + payload in one corked write, so the payload is never
+ * copied. Client frames are masked (section 5.3) with keys from a crypto-filled pool, through the
+ * kernel's mask; a user's Buffer is never modified.
+ */
+import { kernel } from '../kernels/select';
+import { MaskKeyPool, maskKeyPool } from '../buffers/mask-key-pool';
+import { SlabPool, slabPool } from '../buffers/slab-pool';
+import { encodeCloseBody } from './close-frame';
+import {
+  FIN_BIT,
+  MAX_CONTROL_PAYLOAD,
+  OPCODE_BINARY,
+  OPCODE_CLOSE,
+  OPCODE_CONTINUATION,
+  OPCODE_PING,
+  OPCODE_PONG,
+  OPCODE_TEXT,
+  RSV1_BIT,
+} from './constants';
+import { frameHeaderLength, writeFrameHeader } from './frame-header';
+
+/**
+ * Frames up to this size (header + payload) are copied into the slab and written once; above it the
+ * payload is written as it is, after its header, under one cork. 2 KiB: copying 2 KiB costs well under
+ * a microsecond, about what a second buffer in a writev costs, so below it one buffer wins.
+ */
+export const SMALL_FRAME_MAX_BYTES = 2048;
+
+/** What a socket must offer: net.Socket, tls.TLSSocket and any Duplex do. */
+export interface SocketLike {
+  write(chunk: Uint8Array, callback?: (error?: Error | null) => void): boolean;
+  cork(): void;
+  uncork(): void;
+}
+
+export type WriteCallback = (error?: Error | null) => void;
+
+/** What send, ping and pong accept, as ws's toBuffer: strings go out as UTF-8. */
+export type SendData = string | Buffer | ArrayBuffer | ArrayBufferView;
+
+/** ws's Sender#send options. */
+export interface SendOptions {
+  /** Binary (opcode 2) rather than text (opcode 1). Default false. */
+  binary?: boolean;
+  /** Last fragment of the message (section 5.4). Default false, as in ws's Sender; ws's WebSocket passes true. */
+  fin?: boolean;
+  /** Mask the frame: a client must (section 5.3). Default false. */
+  mask?: boolean;
+  /**
+   * Set RSV1 on the first frame of the message: the data is already compressed with the negotiated
+   * permessage-deflate (RFC 7692 section 6). Ignored on continuation frames. Default false.
+   */
+  rsv1?: boolean;
+}
+
+/** Overrides the crypto pool for masking keys, as ws's `generateMask` option (tests use it). */
+export type GenerateMask = (mask: Buffer) => void;
+
+/** One key buffer for all senders: a key is made and used within one synchronous send. */
+const maskKey = Buffer.alloc(4);
+
+interface Payload {
+  bytes: Buffer | null;
+  text: string | null;
+  length: number;
+}
+
+export class Sender {
+  private firstFragment = true;
+  private readonly slabs: SlabPool;
+  private readonly maskKeys: MaskKeyPool;
+  /** Reused for every frame: the payload being framed, as bytes or as text. */
+  private readonly payload: Payload = { bytes: null, text: null, length: 0 };
+
+  /**
+   * The same arguments as ws's `new Sender(socket, extensions, generateMask)`. `extensions` is accepted
+   * for that signature and not read: compression happens before the Sender (see SendOptions.rsv1).
+   */
+  constructor(
+    private readonly socket: SocketLike,
+    _extensions?: Record<string, unknown>,
+    private readonly generateMask?: GenerateMask,
+    pools: { slabs?: SlabPool; maskKeys?: MaskKeyPool } = {},
+  ) {
+    this.slabs = pools.slabs ?? slabPool;
+    this.maskKeys = pools.maskKeys ?? maskKeyPool;
+  }
+
+  /** Sends a data frame (section 5.6); fragments follow section 5.4: continuations carry opcode 0. */
+  send(data: SendData, options: SendOptions, cb?: WriteCallback): void {
+    let firstByte: number;
+    if (this.firstFragment) {
+      firstByte = (options.binary ? OPCODE_BINARY : OPCODE_TEXT) | (options.rsv1 ? RSV1_BIT : 0);
+    } else {
+      firstByte = OPCODE_CONTINUATION;
+    }
+    this.firstFragment = options.fin === true;
+    if (options.fin) firstByte |= FIN_BIT;
+    this.load(data);
+    this.writeFrame(firstByte, options.mask === true, cb);
+  }
+
+  /** Sends a ping (section 5.5.2). */
+  ping(data: SendData, mask?: boolean, cb?: WriteCallback): void {
+    this.control(OPCODE_PING, data, mask, cb);
+  }
+
+  /** Sends a pong (section 5.5.3). */
+  pong(data: SendData, mask?: boolean, cb?: WriteCallback): void {
+    this.control(OPCODE_PONG, data, mask, cb);
+  }
+
+  /** Sends a close frame (section 5.5.1); throws on an invalid code or a reason over 123 bytes, as ws. */
+  close(code?: number, reason?: string | Uint8Array, mask?: boolean, cb?: WriteCallback): void {
+    this.load(encodeCloseBody(code, reason));
+    this.writeFrame(FIN_BIT | OPCODE_CLOSE, mask === true, cb);
+  }
+
+  private control(opcode: number, data: SendData, mask: boolean | undefined, cb: WriteCallback | undefined): void {
+    this.load(data);
+    // Section 5.5: "All control frames MUST have a payload length of 125 bytes or less".
+    if (this.payload.length > MAX_CONTROL_PAYLOAD) {
+      throw new RangeError('The data size must not be greater than 125 bytes');
+    }
+    this.writeFrame(FIN_BIT | opcode, mask === true, cb);
+  }
+
+  /** Points `payload` at the data without copying it (ws's toBuffer); strings are encoded later, in place. */
+  private load(data: SendData): void {
+    const payload = this.payload;
+    if (typeof data === 'string') {
+      payload.bytes = null;
+      payload.text = data;
+      payload.length = Buffer.byteLength(data);
+      return;
+    }
+    let bytes: Buffer;
+    if (Buffer.isBuffer(data)) bytes = data;
+    else if (data instanceof ArrayBuffer) bytes = Buffer.from(data);
+    else if (ArrayBuffer.isView(data)) bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    else bytes = Buffer.from(data as unknown as string);
+    payload.bytes = bytes;
+    payload.text = null;
+    payload.length = bytes.length;
+  }
+
+  private writeFrame(firstByte: number, mask: boolean, cb: WriteCallback | undefined): void {
+    const { bytes, text, length } = this.payload;
+    this.payload.bytes = null;
+    this.payload.text = null;
+    let key: Buffer | null = null;
+    if (mask) {
+      key = maskKey;
+      if (this.generateMask !== undefined) this.generateMask(key);
+      else this.maskKeys.take(key, 0);
+    }
+    const headerLength = frameHeaderLength(length, mask);
+    const total = headerLength + length;
+
+    if (total <= SMALL_FRAME_MAX_BYTES) {
+      const slab = this.slabs.reserve(total);
+      const target = slab.buffer;
+      const at = slab.used - total;
+      const payloadAt = at + writeFrameHeader(target, at, firstByte, length, key);
+      if (text !== null) {
+        target.write(text, payloadAt, length);
+        if (key !== null) kernel.unmask(target, key, payloadAt, length);
+      } else if (bytes !== null && length > 0) {
+        if (key !== null) kernel.mask(bytes, key, target, payloadAt, length);
+        else target.set(bytes, payloadAt);
+      }
+      slab.addWrite();
+      this.socket.write(target.subarray(at, at + total), cb === undefined ? slab.onWritten : afterSlabWrite(slab.onWritten, cb));
+      return;
+    }
+
+    if (key !== null && text === null) {
+      // The user's bytes must not change, so the masked copy goes to a buffer of its own, with the header.
+      const frame = Buffer.allocUnsafe(total);
+      writeFrameHeader(frame, 0, firstByte, length, key);
+      kernel.mask(bytes as Buffer, key, frame, headerLength, length);
+      this.socket.write(frame, cb);
+      return;
+    }
+    // A string is encoded into a Buffer of our own, so a client may mask it in place.
+    const body = text !== null ? Buffer.from(text) : (bytes as Buffer);
+    if (key !== null) kernel.unmask(body, key, 0, length);
+    const slab = this.slabs.reserve(headerLength);
+    const at = slab.used - headerLength;
+    writeFrameHeader(slab.buffer, at, firstByte, length, key);
+    slab.addWrite();
+    this.socket.cork();
+    this.socket.write(slab.buffer.subarray(at, at + headerLength), slab.onWritten);
+    this.socket.write(body, cb);
+    this.socket.uncork();
+  }
+}
+
+/** A write callback that gives the slab its write back, then runs the user's callback. */
+function afterSlabWrite(onWritten: () => void, cb: WriteCallback): WriteCallback {
+  return (error) => {
+    onWritten();
+    cb(error);
+  };
+}
