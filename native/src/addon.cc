@@ -9,7 +9,6 @@
 //                          src/kernels/native.ts can honour SIMDWS_NATIVE_ISA and tests can cover each
 #include <napi.h>
 
-#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -97,7 +96,9 @@ bool get_index(napi_env env, napi_value value, const char* name, std::size_t min
                std::size_t* out) {
   double number = 0;
   if (napi_get_value_double(env, value, &number) != napi_ok) return throw_type(env, name, "of type number");
-  if (!(number >= static_cast<double>(min) && number <= static_cast<double>(max)) || std::trunc(number) != number) {
+  // The range check comes first (it also rejects NaN), so the integer conversion below is defined.
+  if (!(number >= static_cast<double>(min) && number <= static_cast<double>(max)) ||
+      static_cast<double>(static_cast<std::uint64_t>(number)) != number) {
     char received[32];
     std::snprintf(received, sizeof received, "%.17g", number);
     return throw_range(env, std::string("The value of \"") + name + "\" is out of range. It must be an integer >= " +

@@ -2,7 +2,7 @@
 // src == dst (unmasking in place) is allowed, any other overlap is not (the caller moves first),
 // and the key must not lie inside dst.
 // Every load and store stays inside [0, n) of src and dst: the bytes before the first aligned
-// block and after the last one go byte by byte, so nothing past a buffer's end is read.
+// block and after the last one go by smaller steps, so nothing past a buffer's end is read.
 #ifndef SIMDWS_MASK_H
 #define SIMDWS_MASK_H
 
@@ -23,10 +23,14 @@ using XorFn = void (*)(const std::uint8_t* src, std::uint8_t* dst, std::size_t n
 
 namespace detail {
 
-// Bytes to go before dst sits on a multiple of `align` (a power of two), at most n.
-inline std::size_t lead_to_align(const std::uint8_t* dst, std::size_t n, std::size_t align) {
-  const std::size_t lead = (align - (reinterpret_cast<std::uintptr_t>(dst) & (align - 1))) & (align - 1);
-  return lead < n ? lead : n;
+// Below this many bytes, reaching an aligned dst costs more byte steps than split vector accesses
+// cost: short runs go unaligned from their first byte.
+constexpr std::size_t kAlignMinBytes = 256;
+
+// Bytes to go before dst sits on a multiple of `align` (a power of two); 0 for short runs.
+inline std::size_t aligned_lead(const std::uint8_t* dst, std::size_t n, std::size_t align) {
+  if (n < kAlignMinBytes) return 0;
+  return (align - (reinterpret_cast<std::uintptr_t>(dst) & (align - 1))) & (align - 1);
 }
 
 // The key repeated over `width` bytes for a block that starts at byte `at` of the payload.
@@ -34,37 +38,40 @@ inline void key_pattern(const std::uint8_t* key, std::size_t at, std::uint8_t* o
   for (std::size_t j = 0; j < width; j++) out[j] = key[(at + j) & 3];
 }
 
-// Bytes [at, at + n) of the payload, with src and dst already advanced to byte `at`.
-inline void xor_bytes(const std::uint8_t* src, std::uint8_t* dst, std::size_t n, const std::uint8_t* key,
+// Bytes [at, at + n) of the payload, with src and dst already advanced to byte `at`: 64-bit words
+// through memcpy (plain loads and stores, any alignment), then single bytes. Used for short runs,
+// for the lead before an aligned dst, and for what the vector loops leave at the end.
+inline void xor_short(const std::uint8_t* src, std::uint8_t* dst, std::size_t n, const std::uint8_t* key,
                       std::size_t at) {
-  for (std::size_t i = 0; i < n; i++) dst[i] = static_cast<std::uint8_t>(src[i] ^ key[(at + i) & 3]);
-}
-
-}  // namespace detail
-
-// The portable loop: aligned 64-bit words through memcpy, which compiles to plain loads and stores.
-inline void xor_words(const std::uint8_t* src, std::uint8_t* dst, std::size_t n, const std::uint8_t* key) {
-  std::size_t i = detail::lead_to_align(dst, n, 8);
-  detail::xor_bytes(src, dst, i, key, 0);
   std::uint8_t pattern[8];
-  detail::key_pattern(key, i, pattern, 8);
+  key_pattern(key, at, pattern, 8);
   std::uint64_t k;
   std::memcpy(&k, pattern, 8);
+  std::size_t i = 0;
   for (; i + 8 <= n; i += 8) {
     std::uint64_t w;
     std::memcpy(&w, src + i, 8);
     w ^= k;
     std::memcpy(dst + i, &w, 8);
   }
-  detail::xor_bytes(src + i, dst + i, n - i, key, i);
+  for (; i < n; i++) dst[i] = static_cast<std::uint8_t>(src[i] ^ pattern[i & 7]);
+}
+
+}  // namespace detail
+
+// The portable loop: 64-bit words, dst aligned to 8 for long runs.
+inline void xor_words(const std::uint8_t* src, std::uint8_t* dst, std::size_t n, const std::uint8_t* key) {
+  const std::size_t lead = detail::aligned_lead(dst, n, 8);
+  detail::xor_short(src, dst, lead, key, 0);
+  detail::xor_short(src + lead, dst + lead, n - lead, key, lead);
 }
 
 #if SIMDWS_X86_SIMD
 
-// SSE2, the x86-64 baseline: four 16-byte blocks per iteration, dst aligned to 16.
+// SSE2, the x86-64 baseline: four 16-byte blocks per iteration, dst aligned to 16 for long runs.
 inline void xor_sse2(const std::uint8_t* src, std::uint8_t* dst, std::size_t n, const std::uint8_t* key) {
-  std::size_t i = detail::lead_to_align(dst, n, 16);
-  detail::xor_bytes(src, dst, i, key, 0);
+  std::size_t i = detail::aligned_lead(dst, n, 16);
+  detail::xor_short(src, dst, i, key, 0);
   std::uint8_t pattern[16];
   detail::key_pattern(key, i, pattern, 16);
   const __m128i k = _mm_loadu_si128(reinterpret_cast<const __m128i*>(pattern));
@@ -82,15 +89,15 @@ inline void xor_sse2(const std::uint8_t* src, std::uint8_t* dst, std::size_t n, 
     const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i));
     _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i), _mm_xor_si128(a, k));
   }
-  detail::xor_bytes(src + i, dst + i, n - i, key, i);
+  detail::xor_short(src + i, dst + i, n - i, key, i);
 }
 
-// AVX2: four 32-byte blocks per iteration, dst aligned to 32. Compiled for AVX2 whatever the
-// build's -march, and only called when cpu_has_avx2() said so.
+// AVX2: four 32-byte blocks per iteration, dst aligned to 32 for long runs. Compiled for AVX2
+// whatever the build's -march, and only called when cpu_has_avx2() said so.
 __attribute__((target("avx2"))) inline void xor_avx2(const std::uint8_t* src, std::uint8_t* dst, std::size_t n,
                                                      const std::uint8_t* key) {
-  std::size_t i = detail::lead_to_align(dst, n, 32);
-  detail::xor_bytes(src, dst, i, key, 0);
+  std::size_t i = detail::aligned_lead(dst, n, 32);
+  detail::xor_short(src, dst, i, key, 0);
   std::uint8_t pattern[32];
   detail::key_pattern(key, i, pattern, 32);
   const __m256i k = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(pattern));
@@ -113,7 +120,7 @@ __attribute__((target("avx2"))) inline void xor_avx2(const std::uint8_t* src, st
     _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i), _mm_xor_si128(a, _mm256_castsi256_si128(k)));
     i += 16;
   }
-  detail::xor_bytes(src + i, dst + i, n - i, key, i);
+  detail::xor_short(src + i, dst + i, n - i, key, i);
 }
 
 #endif  // SIMDWS_X86_SIMD

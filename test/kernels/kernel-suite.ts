@@ -189,7 +189,7 @@ function describeMaskBasics(kernel: () => Kernel): void {
           kernel().mask(source, odd, output.view, output.start, size);
           oracleMask(source, odd, reference.view, reference.start, size);
           expectSameBytes(output.arena, reference.arena, `mask of ${size} bytes at offset ${offset}`);
-          expect(source).toEqual(pattern(size, offset));
+          expectSameBytes(source, pattern(size, offset), `the source of ${size} bytes`);
         }
       }
     });

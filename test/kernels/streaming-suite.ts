@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { INFO_MASKED, Kernel, RECORD_WORDS, SCAN_ALLOW_RSV1, SCAN_EXPECT_MASKED } from '../../src/kernels/contract';
-import { FrameSpec, OPCODE, buildFrame, buildFrames, concatBytes, payloadBytes } from '../helpers/frames';
+import { FrameSpec, OPCODE, buildFrame, buildFrames, payloadBytes } from '../helpers/frames';
 import { recordCapacity, scanOptions, validFrame, validFrameSpec } from './arbitraries';
 import { FrameEvent, reassemble } from './reassembler';
 import { pattern } from './scan-cases';
