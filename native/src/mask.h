@@ -33,9 +33,13 @@ inline std::size_t aligned_lead(const std::uint8_t* dst, std::size_t n, std::siz
   return (align - (reinterpret_cast<std::uintptr_t>(dst) & (align - 1))) & (align - 1);
 }
 
-// The key repeated over `width` bytes for a block that starts at byte `at` of the payload.
-inline void key_pattern(const std::uint8_t* key, std::size_t at, std::uint8_t* out, std::size_t width) {
-  for (std::size_t j = 0; j < width; j++) out[j] = key[(at + j) & 3];
+// The 4 key bytes that line up with payload bytes at, at + 1, at + 2, at + 3, as they lie in
+// memory; repeated, they are the pattern for any block starting at a multiple of 4 past `at`.
+inline std::uint32_t key_word(const std::uint8_t* key, std::size_t at) {
+  const std::uint8_t rotated[4] = {key[at & 3], key[(at + 1) & 3], key[(at + 2) & 3], key[(at + 3) & 3]};
+  std::uint32_t word;
+  std::memcpy(&word, rotated, 4);
+  return word;
 }
 
 // Bytes [at, at + n) of the payload, with src and dst already advanced to byte `at`: 64-bit words
@@ -43,10 +47,8 @@ inline void key_pattern(const std::uint8_t* key, std::size_t at, std::uint8_t* o
 // for the lead before an aligned dst, and for what the vector loops leave at the end.
 inline void xor_short(const std::uint8_t* src, std::uint8_t* dst, std::size_t n, const std::uint8_t* key,
                       std::size_t at) {
-  std::uint8_t pattern[8];
-  key_pattern(key, at, pattern, 8);
-  std::uint64_t k;
-  std::memcpy(&k, pattern, 8);
+  const std::uint32_t word = key_word(key, at);
+  const std::uint64_t k = (static_cast<std::uint64_t>(word) << 32) | word;  // both halves equal: any endianness
   std::size_t i = 0;
   for (; i + 8 <= n; i += 8) {
     std::uint64_t w;
@@ -54,7 +56,7 @@ inline void xor_short(const std::uint8_t* src, std::uint8_t* dst, std::size_t n,
     w ^= k;
     std::memcpy(dst + i, &w, 8);
   }
-  for (; i < n; i++) dst[i] = static_cast<std::uint8_t>(src[i] ^ pattern[i & 7]);
+  for (; i < n; i++) dst[i] = static_cast<std::uint8_t>(src[i] ^ key[(at + i) & 3]);
 }
 
 }  // namespace detail
@@ -72,9 +74,7 @@ inline void xor_words(const std::uint8_t* src, std::uint8_t* dst, std::size_t n,
 inline void xor_sse2(const std::uint8_t* src, std::uint8_t* dst, std::size_t n, const std::uint8_t* key) {
   std::size_t i = detail::aligned_lead(dst, n, 16);
   detail::xor_short(src, dst, i, key, 0);
-  std::uint8_t pattern[16];
-  detail::key_pattern(key, i, pattern, 16);
-  const __m128i k = _mm_loadu_si128(reinterpret_cast<const __m128i*>(pattern));
+  const __m128i k = _mm_set1_epi32(static_cast<int>(detail::key_word(key, i)));
   for (; i + 64 <= n; i += 64) {
     const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i));
     const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i + 16));
@@ -98,9 +98,7 @@ __attribute__((target("avx2"))) inline void xor_avx2(const std::uint8_t* src, st
                                                      const std::uint8_t* key) {
   std::size_t i = detail::aligned_lead(dst, n, 32);
   detail::xor_short(src, dst, i, key, 0);
-  std::uint8_t pattern[32];
-  detail::key_pattern(key, i, pattern, 32);
-  const __m256i k = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(pattern));
+  const __m256i k = _mm256_set1_epi32(static_cast<int>(detail::key_word(key, i)));
   for (; i + 128 <= n; i += 128) {
     const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i));
     const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i + 32));

@@ -52,16 +52,11 @@ export class ChunkList {
   /** Drops the first n bytes (n <= length). */
   skip(n: number): void {
     this.length -= n;
-    while (n > 0) {
-      const first = this.chunks[0];
-      if (n >= first.length) {
-        this.chunks.shift();
-        n -= first.length;
-      } else {
-        this.chunks[0] = first.subarray(n);
-        n = 0;
-      }
-    }
+    let whole = 0;
+    while (n > 0 && n >= this.chunks[whole].length) n -= this.chunks[whole++].length;
+    // One splice, not a shift per chunk: a frame sent one byte per chunk holds thousands of them.
+    if (whole > 0) this.chunks.splice(0, whole);
+    if (n > 0) this.chunks[0] = this.chunks[0].subarray(n);
   }
 
   /** How many chunks hold at least one byte at or after byte `offset` of the list. */

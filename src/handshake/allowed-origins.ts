@@ -33,7 +33,9 @@ function isSchemeChar(code: number, first: boolean): boolean {
   const letter = (code >= 0x61 && code <= 0x7a) || (code >= 0x41 && code <= 0x5a);
   if (first) return letter;
   // RFC 3986 section 3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )
-  return letter || (code >= 0x30 && code <= 0x39) || code === 0x2b || code === 0x2d || code === 0x2e;
+  return (
+    letter || (code >= 0x30 && code <= 0x39) || code === 0x2b || code === 0x2d || code === 0x2e
+  );
 }
 
 /** RFC 6454 section 6.2: scheme "://" host [ ":" port ], with no userinfo, path, query or fragment. */
@@ -69,9 +71,7 @@ export function allowedOrigins(
     allowed.add(entry.toLowerCase());
   }
   return (origin) =>
-    origin !== undefined &&
-    !OUTSIDE_VISIBLE_ASCII.test(origin) &&
-    allowed.has(origin.toLowerCase())
+    origin !== undefined && !OUTSIDE_VISIBLE_ASCII.test(origin) && allowed.has(origin.toLowerCase())
       ? ACCEPTED
       : FORBIDDEN;
 }

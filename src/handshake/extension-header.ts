@@ -98,7 +98,6 @@ export function parse(header: string): ExtensionOffers {
       if (end === -1 && isTokenChar(code)) {
         if (start === -1) start = i;
       } else if (isWhitespace(code)) {
-        for (let k = 0; k < i; k++) header.charCodeAt(k);
         if (end === -1 && start !== -1) end = i;
       } else if (code === SEMICOLON || code === COMMA) {
         if (start === -1) throw unexpectedCharacter(i);

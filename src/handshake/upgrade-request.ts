@@ -29,9 +29,13 @@ export const MESSAGE_INVALID_EXTENSIONS = 'Invalid or unacceptable Sec-WebSocket
 export type WebSocketVersion = 8 | 13;
 
 /** ws's Sec-WebSocket-Version answer to a missing or unreadable version. */
-const VERSIONS_HEADER_MISSING: Readonly<Record<string, string>> = { 'Sec-WebSocket-Version': '13, 8' };
+const VERSIONS_HEADER_MISSING: Readonly<Record<string, string>> = {
+  'Sec-WebSocket-Version': '13, 8',
+};
 /** Section 4.2.2 item 4: the answer to a version we do not speak names the one we prefer. */
-const VERSIONS_HEADER_UNSUPPORTED: Readonly<Record<string, string>> = { 'Sec-WebSocket-Version': '13' };
+const VERSIONS_HEADER_UNSUPPORTED: Readonly<Record<string, string>> = {
+  'Sec-WebSocket-Version': '13',
+};
 
 export interface UpgradeRequestOptions {
   /**

@@ -116,6 +116,8 @@ function createKernel(variant: WasmBuild, exports: KernelExports): LoadedBuild {
     const capacity = (records.length / RECORD_WORDS) | 0;
     let count = 0;
     let pos = start;
+    staging.refresh();
+    const found = staging.records;
     while (pos < end) {
       const windowLength = Math.min(end - pos, windowSize);
       const room = capacity - count;
@@ -123,7 +125,6 @@ function createKernel(variant: WasmBuild, exports: KernelExports): LoadedBuild {
       staging.copyIn(chunk, pos, windowLength);
       // windowLength > 0, so the wasm scan writes at least one record.
       const written = scanStaging(windowLength, callCapacity, options);
-      const found = staging.records();
       const last = (written - 1) * RECORD_WORDS;
       const lastKind = (found[last] >>> KIND_SHIFT) & 7;
       const frames = lastKind === KIND_FRAME ? written : written - 1;
@@ -188,9 +189,11 @@ function createKernel(variant: WasmBuild, exports: KernelExports): LoadedBuild {
     variant,
     scan,
     mask(source, key, output, offset, length) {
+      staging.refresh();
       staging.xorThrough(source, 0, output, offset, length, keyWord(key, 0), xor);
     },
     unmask(buffer, key, offset, length) {
+      staging.refresh();
       staging.xorThrough(buffer, offset, buffer, offset, length, keyWord(key, 0), xor);
     },
   };
@@ -201,7 +204,7 @@ function createKernel(variant: WasmBuild, exports: KernelExports): LoadedBuild {
 function packageRoot(): string {
   for (let dir = __dirname; ; dir = path.dirname(dir)) {
     if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
-    if (path.dirname(dir) === dir) throw new Error(`no package.json above ${__dirname}`);
+    if (path.dirname(dir) === dir) throw new Error(`the wasm tier found no package.json above ${__dirname}`);
   }
 }
 
@@ -266,7 +269,9 @@ export function loadWasmKernel(): Kernel {
  * bytes belong to the kernel: any kernel call overwrites them.
  */
 export function wasmStagingView(): Uint8Array {
-  return (current ?? loadBuild()).staging.bytes();
+  const { staging } = current ?? loadBuild();
+  staging.refresh();
+  return staging.bytes;
 }
 
 /**

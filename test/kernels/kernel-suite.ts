@@ -27,8 +27,9 @@ const PLACEMENTS: readonly Layout[] = [
 ];
 
 /**
- * `load` runs once, before the tests; when it throws, every test of the suite fails (a tier that
- * cannot load must fail its run, not be skipped).
+ * `load` runs once, before the tests. When it throws, every test of the suite fails with its error:
+ * a tier that cannot load must fail its run, not be skipped (a throwing beforeAll would only mark
+ * the tests skipped).
  */
 export function describeKernelSuite(
   label: string,
@@ -37,12 +38,18 @@ export function describeKernelSuite(
 ): void {
   describe(`kernel ${label}`, () => {
     let loaded: Kernel | undefined;
+    let loadError: unknown;
     const kernel = (): Kernel => {
-      if (loaded === undefined) throw new Error(`the ${label} kernel did not load`);
-      return loaded;
+      if (loaded !== undefined) return loaded;
+      const reason = loadError instanceof Error ? loadError.message : String(loadError);
+      throw new Error(`the ${label} kernel did not load: ${reason}`, { cause: loadError });
     };
     beforeAll(async () => {
-      loaded = await load();
+      try {
+        loaded = await load();
+      } catch (error) {
+        loadError = error;
+      }
     });
 
     it(`is the ${expected.name} tier${expected.variants ? ` (${expected.variants.join(' or ')})` : ''}`, () => {

@@ -104,7 +104,7 @@ const rfcExamples: ScanCase[] = [
   },
 ];
 
-const one = (title: string, spec: FrameSpec, options: number, expected: ScanRecord): ScanCase => ({
+const one = (title: string, options: number, expected: ScanRecord, spec: FrameSpec): ScanCase => ({
   title,
   bytes: buildFrame(spec),
   options,
@@ -113,22 +113,44 @@ const one = (title: string, spec: FrameSpec, options: number, expected: ScanReco
 });
 
 const wholeFrames: ScanCase[] = [
-  one('masked, 16-bit length, 126 bytes', { opcode: 2, mask: KEY_A, payload: pattern(126) }, SERVER, r.frame(0x82 | M, 0, 8, 126)),
-  one('masked, 16-bit length, 65535 bytes', { opcode: 2, mask: KEY_B, payload: pattern(65535, 1) }, SERVER, r.frame(0x82 | M, 0, 8, 65535)),
-  one('masked, 64-bit length, 65536 bytes', { opcode: 2, mask: KEY_C, payload: pattern(65536, 2) }, SERVER, r.frame(0x82 | M, 0, 14, 65536)),
-  one('unmasked, 7-bit length, 125 bytes', { opcode: 1, payload: 'x'.repeat(125) }, CLIENT, r.frame(0x81, 0, 2, 125)),
-  one('non-minimal 16-bit length accepted', { opcode: 1, payload: 'Hello', lengthEncoding: '16' }, CLIENT, r.frame(0x81, 0, 4, 5)),
-  one('non-minimal 64-bit length accepted, masked', { opcode: 1, mask: true, payload: 'Hello', lengthEncoding: '64' }, SERVER, r.frame(0x81 | M, 0, 14, 5)),
-  one('masked empty text frame', { opcode: 1, mask: true }, SERVER, r.frame(0x81 | M, 0, 6, 0)),
-  one('unmasked empty binary frame', { opcode: 2 }, CLIENT, r.frame(0x82, 0, 2, 0)),
-  one('empty close frame', { opcode: OPCODE.CLOSE }, CLIENT, r.frame(0x88, 0, 2, 0)),
-  one('close frame with only a status code', { opcode: OPCODE.CLOSE, mask: true, payload: bytes(0x03, 0xe8) }, SERVER, r.frame(0x88 | M, 0, 6, 2)),
-  one('masked empty ping', { opcode: OPCODE.PING, mask: KEY_A }, SERVER, r.frame(0x89 | M, 0, 6, 0)),
-  one('masked ping of 125 bytes', { opcode: OPCODE.PING, mask: KEY_B, payload: pattern(125, 3) }, SERVER, r.frame(0x89 | M, 0, 6, 125)),
-  one('unmasked pong of 125 bytes', { opcode: OPCODE.PONG, payload: pattern(125, 4) }, CLIENT, r.frame(0x8a, 0, 2, 125)),
-  one('masked close of 125 bytes', { opcode: OPCODE.CLOSE, mask: KEY_C, payload: concatBytes([bytes(0x03, 0xe8), pattern(123)]) }, SERVER, r.frame(0x88 | M, 0, 6, 125)),
-  one('RSV1 on a text frame with SCAN_ALLOW_RSV1', { opcode: 1, rsv1: true, mask: true, payload: 'abc' }, SERVER | DEFLATE, r.frame(0xc1 | M, 0, 6, 3)),
-  one('RSV1 on a first, unfinished binary frame with SCAN_ALLOW_RSV1', { opcode: 2, fin: false, rsv1: true, payload: 'abc' }, CLIENT | DEFLATE, r.frame(0x42, 0, 2, 3)),
+  one('masked, 16-bit length, 126 bytes', SERVER, r.frame(0x82 | M, 0, 8, 126), {
+    opcode: 2, mask: KEY_A, payload: pattern(126),
+  }),
+  one('masked, 16-bit length, 65535 bytes', SERVER, r.frame(0x82 | M, 0, 8, 65535), {
+    opcode: 2, mask: KEY_B, payload: pattern(65535, 1),
+  }),
+  one('masked, 64-bit length, 65536 bytes', SERVER, r.frame(0x82 | M, 0, 14, 65536), {
+    opcode: 2, mask: KEY_C, payload: pattern(65536, 2),
+  }),
+  one('unmasked, 7-bit length, 125 bytes', CLIENT, r.frame(0x81, 0, 2, 125), { opcode: 1, payload: 'x'.repeat(125) }),
+  one('non-minimal 16-bit length accepted', CLIENT, r.frame(0x81, 0, 4, 5), {
+    opcode: 1, payload: 'Hello', lengthEncoding: '16',
+  }),
+  one('non-minimal 64-bit length accepted, masked', SERVER, r.frame(0x81 | M, 0, 14, 5), {
+    opcode: 1, mask: true, payload: 'Hello', lengthEncoding: '64',
+  }),
+  one('masked empty text frame', SERVER, r.frame(0x81 | M, 0, 6, 0), { opcode: 1, mask: true }),
+  one('unmasked empty binary frame', CLIENT, r.frame(0x82, 0, 2, 0), { opcode: 2 }),
+  one('empty close frame', CLIENT, r.frame(0x88, 0, 2, 0), { opcode: OPCODE.CLOSE }),
+  one('close frame with only a status code', SERVER, r.frame(0x88 | M, 0, 6, 2), {
+    opcode: OPCODE.CLOSE, mask: true, payload: bytes(0x03, 0xe8),
+  }),
+  one('masked empty ping', SERVER, r.frame(0x89 | M, 0, 6, 0), { opcode: OPCODE.PING, mask: KEY_A }),
+  one('masked ping of 125 bytes', SERVER, r.frame(0x89 | M, 0, 6, 125), {
+    opcode: OPCODE.PING, mask: KEY_B, payload: pattern(125, 3),
+  }),
+  one('unmasked pong of 125 bytes', CLIENT, r.frame(0x8a, 0, 2, 125), {
+    opcode: OPCODE.PONG, payload: pattern(125, 4),
+  }),
+  one('masked close of 125 bytes', SERVER, r.frame(0x88 | M, 0, 6, 125), {
+    opcode: OPCODE.CLOSE, mask: KEY_C, payload: concatBytes([bytes(0x03, 0xe8), pattern(123)]),
+  }),
+  one('RSV1 on a text frame with SCAN_ALLOW_RSV1', SERVER | DEFLATE, r.frame(0xc1 | M, 0, 6, 3), {
+    opcode: 1, rsv1: true, mask: true, payload: 'abc',
+  }),
+  one('RSV1 on a first, unfinished binary frame with SCAN_ALLOW_RSV1', CLIENT | DEFLATE, r.frame(0x42, 0, 2, 3), {
+    opcode: 2, fin: false, rsv1: true, payload: 'abc',
+  }),
   {
     title: 'several masked frames in one chunk, consumed exactly to the end',
     bytes: concatBytes([

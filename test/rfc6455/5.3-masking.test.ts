@@ -1,0 +1,137 @@
+/**
+ * RFC 6455 section 5.3 (client-to-server masking) and 5.1 (who masks): the Sender masks client frames
+ * with unpredictable keys and never touches the caller's bytes; the Receiver insists on the right MASK
+ * bit for its role.
+ */
+import { describe, expect, it } from 'vitest';
+import { MaskKeyPool } from '../../src/buffers/mask-key-pool';
+import { SlabPool } from '../../src/buffers/slab-pool';
+import { Sender, SMALL_FRAME_MAX_BYTES } from '../../src/protocol/sender';
+import { Receiver } from '../../src/protocol/receiver';
+import { buildFrame } from '../helpers/frames';
+
+/** Collects what a Sender writes, as one byte stream. */
+class Sink {
+  readonly writes: Buffer[] = [];
+  write(chunk: Uint8Array, callback?: (error?: Error | null) => void): boolean {
+    this.writes.push(Buffer.from(chunk));
+    callback?.();
+    return true;
+  }
+  cork(): void {}
+  uncork(): void {}
+  get bytes(): Buffer {
+    return Buffer.concat(this.writes);
+  }
+}
+
+/** Parses a stream with a server-side Receiver: it unmasks, so this checks what a peer would read. */
+function serverReads(stream: Buffer): unknown[][] {
+  const events: unknown[][] = [];
+  const receiver = new Receiver(
+    {
+      onMessage: (data, isBinary) => events.push(['message', Buffer.from(data as Buffer).toString('hex'), isBinary]),
+      onPing: (data) => events.push(['ping', data.toString('hex')]),
+      onPong: (data) => events.push(['pong', data.toString('hex')]),
+      onClose: (code, reason) => events.push(['close', code, reason.toString()]),
+      onError: (error) => events.push(['error', error.message]),
+    },
+    { isServer: true },
+  );
+  receiver.push(stream);
+  return events;
+}
+
+const fixedKey = (key: number[]) => (mask: Buffer) => mask.set(key);
+
+describe('5.3 client-to-server masking', () => {
+  for (const length of [0, 5, 100, SMALL_FRAME_MAX_BYTES, 70_000]) {
+    it(`5.3 a masked ${length}-byte Buffer is XORed with the key and the caller's bytes stay as they were`, () => {
+      const sink = new Sink();
+      const sender = new Sender(sink, undefined, fixedKey([0x37, 0xfa, 0x21, 0x3d]));
+      const data = Buffer.from(Array.from({ length }, (_, i) => (i * 13) & 0xff));
+      const copy = Buffer.from(data);
+      sender.send(data, { binary: true, fin: true, mask: true });
+      expect(data).toEqual(copy);
+      expect(sink.bytes).toEqual(Buffer.from(buildFrame({ opcode: 2, payload: copy, mask: [0x37, 0xfa, 0x21, 0x3d] })));
+    });
+  }
+
+  for (const text of ['Hello', 'é'.repeat(40_000)]) {
+    it(`5.3 a masked ${Buffer.byteLength(text)}-byte string reads back the same`, () => {
+      const sink = new Sink();
+      new Sender(sink).send(text, { fin: true, mask: true });
+      expect(sink.bytes[1] & 0x80).toBe(0x80);
+      expect(serverReads(sink.bytes)).toEqual([['message', Buffer.from(text).toString('hex'), false]]);
+    });
+  }
+
+  it('5.3 control frames from a client are masked too', () => {
+    const sink = new Sink();
+    const sender = new Sender(sink);
+    sender.ping('p', true);
+    sender.pong(Buffer.from('q'), true);
+    sender.close(1000, 'bye', true);
+    expect(serverReads(sink.bytes)).toEqual([
+      ['ping', Buffer.from('p').toString('hex')],
+      ['pong', Buffer.from('q').toString('hex')],
+      ['close', 1000, 'bye'],
+    ]);
+  });
+
+  it('5.3 every frame gets a fresh key from the crypto pool', () => {
+    const sink = new Sink();
+    const sender = new Sender(sink);
+    for (let i = 0; i < 64; i++) sender.send('x', { fin: true, mask: true });
+    const keys = new Set(sink.writes.map((frame) => frame.subarray(2, 6).toString('hex')));
+    expect(keys.size).toBeGreaterThan(60);
+  });
+
+  it('5.3 the key pool refills when used up and its keys differ across fills', () => {
+    const pool = new MaskKeyPool(8);
+    const keys: string[] = [];
+    const key = Buffer.alloc(4);
+    for (let i = 0; i < 6; i++) {
+      pool.take(key, 0);
+      keys.push(key.toString('hex'));
+    }
+    expect(new Set(keys).size).toBe(6);
+    expect(() => new MaskKeyPool(6)).toThrow(RangeError);
+  });
+
+  it('5.3 with the key from the pool, the server unmasks what the client masked (frames near the size threshold)', () => {
+    for (const length of [SMALL_FRAME_MAX_BYTES - 8, SMALL_FRAME_MAX_BYTES - 2, SMALL_FRAME_MAX_BYTES + 1]) {
+      const sink = new Sink();
+      const data = Buffer.alloc(length, 0x5a);
+      new Sender(sink, undefined, undefined, { slabs: new SlabPool(4096) }).send(data, { binary: true, fin: true, mask: true });
+      expect(serverReads(sink.bytes)).toEqual([['message', data.toString('hex'), true]]);
+    }
+  });
+});
+
+describe('5.1 the MASK bit for each role', () => {
+  it('5.1 a server fails on an unmasked frame -> 1002 WS_ERR_EXPECTED_MASK', () => {
+    expect(serverReads(Buffer.from(buildFrame({ opcode: 1, payload: 'x' })))).toEqual([
+      ['error', 'Invalid WebSocket frame: MASK must be set'],
+    ]);
+  });
+
+  it('5.1 a client fails on a masked frame -> 1002 WS_ERR_UNEXPECTED_MASK', () => {
+    const errors: Error[] = [];
+    const receiver = new Receiver({
+      onMessage: () => {},
+      onPing: () => {},
+      onPong: () => {},
+      onClose: () => {},
+      onError: (error) => errors.push(error),
+    });
+    receiver.push(Buffer.from(buildFrame({ opcode: 1, payload: 'x', mask: true })));
+    expect(errors.map((error) => (error as Error & { code: string }).code)).toEqual(['WS_ERR_UNEXPECTED_MASK']);
+  });
+
+  it('5.1 a server never masks what it sends', () => {
+    const sink = new Sink();
+    new Sender(sink).send('hi', { fin: true });
+    expect(sink.bytes).toEqual(Buffer.from([0x81, 0x02, 0x68, 0x69]));
+  });
+});
