@@ -15,12 +15,6 @@
  *
  * memory: the module's own linear memory (the stub runtime never grows it).
  */
-import { STAGING_START } from './layout';
-import { xorKey } from './mask';
-
 export { RECORDS_CAPACITY, RECORDS_START, STAGING_SIZE, STAGING_START } from './layout';
+export { xorStaging } from './mask';
 export { scanStaging } from './scan';
-
-export function xorStaging(offset: u32, length: u32, key: u32): void {
-  xorKey(STAGING_START + <usize>offset, length, key);
-}

@@ -8,6 +8,7 @@
  * last partial step is done by one overlapping word or vector, computed from the original bytes
  * before the main loop runs, then stored after it.
  */
+import { STAGING_START } from './layout';
 
 /** The key as seen by a word that starts `offset` bytes into the data. */
 // @ts-ignore: decorator
@@ -80,4 +81,9 @@ export function xorKey(ptr: usize, length: usize, key: u32): void {
     return;
   }
   xorBytes(ptr, length, key);
+}
+
+/** The ABI entry (index.ts): XOR staging[offset, offset + length) with the key. */
+export function xorStaging(offset: u32, length: u32, key: u32): void {
+  xorKey(STAGING_START + <usize>offset, length, key);
 }

@@ -111,7 +111,7 @@ function main(): void {
   emit(section('Crossover, ns per call (raw tiers; wasm includes its copies)', formatCrossover(crossover)));
   emit(
     section(
-      'Thresholds (smallest size from which the tier beats ts at every larger size measured)',
+      'Thresholds (smallest size from which the tier takes <= 90% of ts\'s time at every larger size measured)',
       formatThresholds(crossover, thresholds),
     ),
   );

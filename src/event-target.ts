@@ -128,7 +128,8 @@ export interface AddEventListenerOptions {
   [kForOnEventAttribute]?: boolean;
 }
 
-type Wrapper = ((...args: never[]) => void) & {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Wrapper = ((...args: any[]) => void) & {
   [kForOnEventAttribute]?: boolean;
   [kListener]?: EventListener;
 };

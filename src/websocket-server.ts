@@ -25,16 +25,7 @@ import {
   RejectedUpgrade,
   validateUpgradeRequest,
 } from './handshake/upgrade-request';
-import { WebSocket } from './websocket';
-
-/** What `WebSocket.setSocket` receives from the server: the receiver's limits and switches. */
-export interface SetSocketOptions {
-  readonly allowSynchronousEvents: boolean;
-  readonly maxBufferedChunks: number;
-  readonly maxFragments: number;
-  readonly maxPayload: number;
-  readonly skipUTF8Validation: boolean;
-}
+import { SetSocketOptions, WebSocket, WebSocketOptions } from './websocket';
 
 /** The part of a WebSocket the server drives: ws's contract between its server and its WebSocket. */
 export interface ServerWebSocket extends EventEmitter {
@@ -42,11 +33,14 @@ export interface ServerWebSocket extends EventEmitter {
   setSocket(socket: Duplex, head: Buffer, options: SetSocketOptions): void;
 }
 
-/** A WebSocket class the server can instantiate, as ws calls it: `new WebSocket(null, undefined, options)`. */
+/**
+ * A WebSocket class the server can instantiate, as ws calls it: `new WebSocket(null, undefined,
+ * serverOptions)`; the constructor reads autoPong, closeTimeout and maxPendingAutoPongs.
+ */
 export type ServerWebSocketClass<T extends ServerWebSocket> = new (
   address: null,
   protocols: undefined,
-  options: ResolvedServerOptions<T>,
+  options: WebSocketOptions,
 ) => T;
 
 /** What `verifyClient` sees (ws's `info`). */

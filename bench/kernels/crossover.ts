@@ -72,6 +72,12 @@ function find(crossover: Crossover, tier: string, operation: Operation): Series 
 }
 
 /**
+ * A tie is not worth a crossing: the tier "beats" ts where it takes at most this share of ts's time,
+ * which also keeps reruns on a noisy machine from flipping the threshold between grid points.
+ */
+const WIN_RATIO = 0.9;
+
+/**
  * The smallest measured size from which the tier beats ts at every larger measured size too: one
  * lucky point below the real crossover must not pull the threshold down. null when the tier did not
  * load or does not beat ts even at the largest size measured.
@@ -83,7 +89,7 @@ export function crossoverSize(crossover: Crossover, tier: string, operation: Ope
   let from: number | null = null;
   for (let index = CROSSOVER_SIZES.length - 1; index >= 0; index--) {
     const size = CROSSOVER_SIZES[index];
-    if ((tierNs.get(size) as number) >= (tsNs.get(size) as number)) break;
+    if ((tierNs.get(size) as number) > WIN_RATIO * (tsNs.get(size) as number)) break;
     from = size;
   }
   return from;
@@ -117,5 +123,5 @@ export function formatThresholds(crossover: Crossover, thresholds: readonly Thre
           : `${threshold.measured} B`;
     return [threshold.constant, measured, `${threshold.current} B`];
   });
-  return markdownTable(['select.ts constant', 'tier beats ts from', 'value in select.ts'], rows);
+  return markdownTable(['select.ts constant', 'tier >= 10% faster than ts from', 'value in select.ts'], rows);
 }

@@ -26,6 +26,13 @@
  *   FULL         `records` has one slot left and bytes remain; call again from FRAME_START.
  * A call that consumes exactly up to `end` ends with a FRAME record (or writes nothing when
  * start === end); every other call ends with one terminal record.
+ *
+ * Pinned readings (the shared suite in test/kernels holds every tier to them):
+ * - NEED_HEADER and FULL records carry only their kind in INFO (byte0 and MASK are 0).
+ * - Header checks start once two bytes are in: a lone first byte is NEED_HEADER, whatever it holds.
+ * - A 64-bit length that is too large is reported once the whole header (masking key included) is
+ *   in; ws reports it four bytes earlier, before the key. Either way the connection fails with 1009.
+ * - Non-minimal length encodings are accepted, as ws accepts them.
  */
 
 export const RECORD_WORDS = 6;

@@ -12,12 +12,15 @@ import { loadWasmKernel } from './wasm';
 
 /**
  * Below these payload sizes, mask/unmask stay in TypeScript: crossing into the tier costs more than
- * the loop. Each value comes from the crossover table in bench/RESULTS.md ("Crossover").
+ * the loop. Each value is the size from which the tier took at most 90% of the ts tier's time at
+ * every larger size in `npm run bench:kernels` (bench/RESULTS.md, "Crossover" and "Thresholds"):
+ * on an AMD EPYC (AVX2) with Node 20, a native call costs ~125-150 ns whatever the size and a wasm
+ * call ~130-230 ns with its copies, while ts needs ~125 ns for 256 bytes and ~300 ns for 1 KiB.
  */
-export const NATIVE_MASK_MIN_BYTES = 64;
-export const NATIVE_UNMASK_MIN_BYTES = 64;
-export const WASM_MASK_MIN_BYTES = 256;
-export const WASM_UNMASK_MIN_BYTES = 256;
+export const NATIVE_MASK_MIN_BYTES = 512;
+export const NATIVE_UNMASK_MIN_BYTES = 512;
+export const WASM_MASK_MIN_BYTES = 1024;
+export const WASM_UNMASK_MIN_BYTES = 1024;
 
 export interface TierStatus {
   readonly name: TierName;

@@ -167,7 +167,7 @@ function createKernel(variant: WasmBuild, exports: KernelExports): LoadedBuild {
       const payloadStart = pos + found[last + WORD_PAYLOAD_START];
       const lengthLow = found[last + WORD_LENGTH_LOW];
       const lengthHigh = found[last + WORD_LENGTH_HIGH];
-      if (lengthHigh !== 0 || lengthLow >>> 0 > end - payloadStart) {
+      if (lengthHigh !== 0 || (lengthLow >>> 0) > end - payloadStart) {
         writeRecord(records, count, info, frameStart, payloadStart, lengthLow, lengthHigh, found[last + WORD_EXTRA]);
         return count + 1;
       }

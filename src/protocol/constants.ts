@@ -22,7 +22,6 @@ export const MAX_CONTROL_PAYLOAD = 125;
 export const MAX_CLOSE_REASON = 123;
 
 /** Close codes (section 7.4.1) the protocol layer sends or reports. */
-export const CLOSE_NORMAL = 1000;
 export const CLOSE_NO_STATUS = 1005;
 export const CLOSE_PROTOCOL_ERROR = 1002;
 export const CLOSE_INVALID_PAYLOAD = 1007;

@@ -28,8 +28,9 @@ import { frameHeaderLength, writeFrameHeader } from './frame-header';
 
 /**
  * Frames up to this size (header + payload) are copied into the slab and written once; above it the
- * payload is written as it is, after its header, under one cork. 2 KiB: copying 2 KiB costs well under
- * a microsecond, about what a second buffer in a writev costs, so below it one buffer wins.
+ * payload is written as it is, after its header, under one cork. Provisional: a first run over
+ * 127.0.0.1 (1 socket, 64 B-8 KB frames) was too noisy on the shared machine to separate the two paths
+ * below 4 KB; it needs a row in bench/RESULTS.md before it is tuned.
  */
 export const SMALL_FRAME_MAX_BYTES = 2048;
 

@@ -36,7 +36,10 @@ function guardedRecords(words: number): { all: Int32Array; records: Int32Array }
 
 function expectGuardsKept(all: Int32Array, words: number): void {
   const guards = [...all.subarray(0, RECORD_GUARD_WORDS), ...all.subarray(RECORD_GUARD_WORDS + words)];
-  expect(guards.every((word) => word === RECORD_GUARD), 'guard words around records').toBe(true);
+  expect(
+    guards.every((word) => word === RECORD_GUARD),
+    'guard words around records',
+  ).toBe(true);
 }
 
 function randomBytes(length: number, seedValue: number): Uint8Array {
@@ -126,9 +129,16 @@ export function describeDifferential(kernel: () => Kernel): void {
 
     it('mask: large payloads up to 1 MiB', () => {
       fc.assert(
-        fc.property(largePayloadLength, layout, outputLayout, placedMaskKey, seed, (length, sourceAt, outputAt, key, dataSeed) => {
-          checkMask(kernel(), length, sourceAt, 0, outputAt, key, dataSeed);
-        }),
+        fc.property(
+          largePayloadLength,
+          layout,
+          outputLayout,
+          placedMaskKey,
+          seed,
+          (length, sourceAt, outputAt, key, dataSeed) => {
+            checkMask(kernel(), length, sourceAt, 0, outputAt, key, dataSeed);
+          },
+        ),
         { numRuns: 5 },
       );
     });
@@ -171,7 +181,10 @@ export function describeDifferential(kernel: () => Kernel): void {
       fc.assert(
         fc.property(
           scanOptions,
-          fc.array(anyFrame.map((frame) => ({ ...frame, length: frame.length % 8, hugeLength: null })), { minLength: 4, maxLength: 30 }),
+          fc.array(
+            anyFrame.map((frame) => ({ ...frame, length: frame.length % 8, hugeLength: null })),
+            { minLength: 4, maxLength: 30 },
+          ),
           layout,
           fc.integer({ min: 0, max: 4 * RECORD_WORDS }),
           (options, frames, where, extraWords) => {

@@ -71,7 +71,7 @@ export const expectRecord = {
       info,
       frameStart,
       payloadStart,
-      lengthLow: length % 0x100000000 | 0,
+      lengthLow: (length % 0x100000000) | 0,
       lengthHigh: Math.floor(length / 0x100000000),
       extra: key | 0,
     };

@@ -114,42 +114,66 @@ const one = (title: string, options: number, expected: ScanRecord, spec: FrameSp
 
 const wholeFrames: ScanCase[] = [
   one('masked, 16-bit length, 126 bytes', SERVER, r.frame(0x82 | M, 0, 8, 126), {
-    opcode: 2, mask: KEY_A, payload: pattern(126),
+    opcode: 2,
+    mask: KEY_A,
+    payload: pattern(126),
   }),
   one('masked, 16-bit length, 65535 bytes', SERVER, r.frame(0x82 | M, 0, 8, 65535), {
-    opcode: 2, mask: KEY_B, payload: pattern(65535, 1),
+    opcode: 2,
+    mask: KEY_B,
+    payload: pattern(65535, 1),
   }),
   one('masked, 64-bit length, 65536 bytes', SERVER, r.frame(0x82 | M, 0, 14, 65536), {
-    opcode: 2, mask: KEY_C, payload: pattern(65536, 2),
+    opcode: 2,
+    mask: KEY_C,
+    payload: pattern(65536, 2),
   }),
   one('unmasked, 7-bit length, 125 bytes', CLIENT, r.frame(0x81, 0, 2, 125), { opcode: 1, payload: 'x'.repeat(125) }),
   one('non-minimal 16-bit length accepted', CLIENT, r.frame(0x81, 0, 4, 5), {
-    opcode: 1, payload: 'Hello', lengthEncoding: '16',
+    opcode: 1,
+    payload: 'Hello',
+    lengthEncoding: '16',
   }),
   one('non-minimal 64-bit length accepted, masked', SERVER, r.frame(0x81 | M, 0, 14, 5), {
-    opcode: 1, mask: true, payload: 'Hello', lengthEncoding: '64',
+    opcode: 1,
+    mask: true,
+    payload: 'Hello',
+    lengthEncoding: '64',
   }),
   one('masked empty text frame', SERVER, r.frame(0x81 | M, 0, 6, 0), { opcode: 1, mask: true }),
   one('unmasked empty binary frame', CLIENT, r.frame(0x82, 0, 2, 0), { opcode: 2 }),
   one('empty close frame', CLIENT, r.frame(0x88, 0, 2, 0), { opcode: OPCODE.CLOSE }),
   one('close frame with only a status code', SERVER, r.frame(0x88 | M, 0, 6, 2), {
-    opcode: OPCODE.CLOSE, mask: true, payload: bytes(0x03, 0xe8),
+    opcode: OPCODE.CLOSE,
+    mask: true,
+    payload: bytes(0x03, 0xe8),
   }),
   one('masked empty ping', SERVER, r.frame(0x89 | M, 0, 6, 0), { opcode: OPCODE.PING, mask: KEY_A }),
   one('masked ping of 125 bytes', SERVER, r.frame(0x89 | M, 0, 6, 125), {
-    opcode: OPCODE.PING, mask: KEY_B, payload: pattern(125, 3),
+    opcode: OPCODE.PING,
+    mask: KEY_B,
+    payload: pattern(125, 3),
   }),
   one('unmasked pong of 125 bytes', CLIENT, r.frame(0x8a, 0, 2, 125), {
-    opcode: OPCODE.PONG, payload: pattern(125, 4),
+    opcode: OPCODE.PONG,
+    payload: pattern(125, 4),
   }),
   one('masked close of 125 bytes', SERVER, r.frame(0x88 | M, 0, 6, 125), {
-    opcode: OPCODE.CLOSE, mask: KEY_C, payload: concatBytes([bytes(0x03, 0xe8), pattern(123)]),
+    opcode: OPCODE.CLOSE,
+    mask: KEY_C,
+    payload: concatBytes([bytes(0x03, 0xe8), pattern(123)]),
   }),
   one('RSV1 on a text frame with SCAN_ALLOW_RSV1', SERVER | DEFLATE, r.frame(0xc1 | M, 0, 6, 3), {
-    opcode: 1, rsv1: true, mask: true, payload: 'abc',
+    opcode: 1,
+    rsv1: true,
+    mask: true,
+    payload: 'abc',
   }),
   one('RSV1 on a first, unfinished binary frame with SCAN_ALLOW_RSV1', CLIENT | DEFLATE, r.frame(0x42, 0, 2, 3), {
-    opcode: 2, fin: false, rsv1: true, payload: 'abc',
+    opcode: 2,
+    fin: false,
+    rsv1: true,
+    payload: 'abc',
   }),
   {
     title: 'several masked frames in one chunk, consumed exactly to the end',
@@ -202,7 +226,12 @@ function truncatedCases(): ScanCase[] {
     const options = shape.masked ? SERVER : CLIENT;
     const info = 0x82 | (shape.masked ? M : 0);
     const payloadLength = 40;
-    const frame = buildFrame({ opcode: 2, mask: shape.masked, payload: pattern(payloadLength, 6), lengthEncoding: shape.encoding });
+    const frame = buildFrame({
+      opcode: 2,
+      mask: shape.masked,
+      payload: pattern(payloadLength, 6),
+      lengthEncoding: shape.encoding,
+    });
     const prefix = buildFrame({ opcode: 1, mask: shape.masked ? KEY_A : false, payload: 'ok' });
     const prefixRecord = r.frame(0x81 | (shape.masked ? M : 0), 0, prefix.length - 2, 2);
     for (let cut = 1; cut < shape.headerLength; cut++) {
@@ -491,7 +520,10 @@ function errorScanCases(): ScanCase[] {
       title: `ERROR after a frame: ${c.title}`,
       bytes: concatBytes([good, bad, good]),
       options: c.options,
-      expected: [r.frame(0x82 | (masked ? M : 0), 0, good.length - 4, 4), r.error(c.info, good.length, c.errorId, closeCode)],
+      expected: [
+        r.frame(0x82 | (masked ? M : 0), 0, good.length - 4, 4),
+        r.error(c.info, good.length, c.errorId, closeCode),
+      ],
       payloads: ['good'],
     });
   }

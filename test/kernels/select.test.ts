@@ -28,7 +28,10 @@ const fakes = vi.hoisted(() => ({
 
 vi.mock('../../src/kernels/native', async (importOriginal) => {
   const actual = await importOriginal<typeof import('../../src/kernels/native')>();
-  return { ...actual, loadNativeKernel: vi.fn((env?: NodeJS.ProcessEnv) => (fakes.native ?? (() => actual.loadNativeKernel(env)))()) };
+  return {
+    ...actual,
+    loadNativeKernel: vi.fn((env?: NodeJS.ProcessEnv) => (fakes.native ?? (() => actual.loadNativeKernel(env)))()),
+  };
 });
 vi.mock('../../src/kernels/wasm', async (importOriginal) => {
   const actual = await importOriginal<typeof import('../../src/kernels/wasm')>();
@@ -98,7 +101,7 @@ describe('default order: native, then wasm, then ts', () => {
     expect(loadWasmKernel).not.toHaveBeenCalled();
   });
 
-  it('picks wasm when native does not load, and keeps native\'s error', () => {
+  it("picks wasm when native does not load, and keeps native's error", () => {
     fakes.native = failing('no compiler');
     fakes.wasm = () => fakeTier('wasm');
     const { info } = selectKernel({});
@@ -192,30 +195,48 @@ describe('WS_NO_BUFFER_UTIL', () => {
 
 describe('the status list', () => {
   const configurations: [string, () => void, NodeJS.ProcessEnv, TierName][] = [
-    ['all load', () => {
-      fakes.native = () => fakeTier('native');
-    }, {}, 'native'],
-    ['native fails', () => {
-      fakes.native = failing('x');
-      fakes.wasm = () => fakeTier('wasm');
-    }, {}, 'wasm'],
+    [
+      'all load',
+      () => {
+        fakes.native = () => fakeTier('native');
+      },
+      {},
+      'native',
+    ],
+    [
+      'native fails',
+      () => {
+        fakes.native = failing('x');
+        fakes.wasm = () => fakeTier('wasm');
+      },
+      {},
+      'wasm',
+    ],
     ['ts forced', () => {}, { SIMDWS_KERNEL: 'ts' }, 'ts'],
-    ['WS_NO_BUFFER_UTIL', () => {
-      fakes.wasm = failing('y');
-    }, { WS_NO_BUFFER_UTIL: '1' }, 'ts'],
+    [
+      'WS_NO_BUFFER_UTIL',
+      () => {
+        fakes.wasm = failing('y');
+      },
+      { WS_NO_BUFFER_UTIL: '1' },
+      'ts',
+    ],
   ];
 
-  it.each(configurations)('reports every tier in order, and only the chosen one as loaded (%s)', (_, arrange, env, chosen) => {
-    arrange();
-    const { info } = selectKernel(env);
-    expect(info.tiers.map((tier) => tier.name)).toEqual(TIERS);
-    for (const tier of info.tiers) {
-      if (tier.name === chosen) expect(tier).toMatchObject({ error: null, variant: info.variant });
-      else expect(tier).toMatchObject({ variant: null, error: expect.any(Error) });
-    }
-    const printed = formatKernelInfo(info);
-    for (const name of TIERS) expect(printed).toContain(`${name}:`);
-  });
+  it.each(configurations)(
+    'reports every tier in order, and only the chosen one as loaded (%s)',
+    (_, arrange, env, chosen) => {
+      arrange();
+      const { info } = selectKernel(env);
+      expect(info.tiers.map((tier) => tier.name)).toEqual(TIERS);
+      for (const tier of info.tiers) {
+        if (tier.name === chosen) expect(tier).toMatchObject({ error: null, variant: info.variant });
+        else expect(tier).toMatchObject({ variant: null, error: expect.any(Error) });
+      }
+      const printed = formatKernelInfo(info);
+      for (const name of TIERS) expect(printed).toContain(`${name}:`);
+    },
+  );
 });
 
 describe('size thresholds: small mask/unmask stay in TypeScript', () => {
@@ -258,7 +279,19 @@ describe('size thresholds: small mask/unmask stay in TypeScript', () => {
 
   it('with the real tiers, the selected kernel masks and unmasks like the oracle around every threshold', () => {
     const { kernel } = selectKernel({});
-    const lengths = [0, 1, 3, 15, 16, 17, ...[NATIVE_MASK_MIN_BYTES, NATIVE_UNMASK_MIN_BYTES, WASM_MASK_MIN_BYTES, WASM_UNMASK_MIN_BYTES].flatMap((n) => [n - 1, n, n + 1])];
+    const lengths = [
+      0,
+      1,
+      3,
+      15,
+      16,
+      17,
+      ...[NATIVE_MASK_MIN_BYTES, NATIVE_UNMASK_MIN_BYTES, WASM_MASK_MIN_BYTES, WASM_UNMASK_MIN_BYTES].flatMap((n) => [
+        n - 1,
+        n,
+        n + 1,
+      ]),
+    ];
     for (const length of lengths) {
       const output = new Uint8Array(length + 5);
       const expected = new Uint8Array(length + 5);

@@ -96,7 +96,11 @@ export function describeStreaming(kernel: () => Kernel): void {
             const points = [...new Set(cuts.map((cut) => cut % (wire.length + 1)))].sort((a, b) => a - b);
             const chunks = [0, ...points].map((from, i) => wire.subarray(from, [...points, wire.length][i]));
             const whole = reassemble(kernel(), [wire], { scanOptions: options, recordWords: 16 * RECORD_WORDS });
-            const split = reassemble(kernel(), chunks, { scanOptions: options, recordWords: capacity * RECORD_WORDS, lead });
+            const split = reassemble(kernel(), chunks, {
+              scanOptions: options,
+              recordWords: capacity * RECORD_WORDS,
+              lead,
+            });
             expectSameEvents(whole, sentEvents(specs), 'in one scan');
             expectSameEvents(split, whole, `split at ${points.join(',')}`);
           },

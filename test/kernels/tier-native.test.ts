@@ -54,7 +54,13 @@ if (missing !== null && process.env.SIMDWS_ALLOW_NO_NATIVE === '1') {
     ...(best === undefined ? {} : { variants: best }),
   });
   if (process.arch === 'x64') {
-    describeKernelSuite('native (SIMDWS_NATIVE_ISA=sse2)', () => loadIsa('sse2'), { name: 'native', variants: ['sse2'] });
+    describeKernelSuite('native (SIMDWS_NATIVE_ISA=sse2)', () => loadIsa('sse2'), {
+      name: 'native',
+      variants: ['sse2'],
+    });
   }
-  describeKernelSuite('native (SIMDWS_NATIVE_ISA=words)', () => loadIsa('words'), { name: 'native', variants: ['words'] });
+  describeKernelSuite('native (SIMDWS_NATIVE_ISA=words)', () => loadIsa('words'), {
+    name: 'native',
+    variants: ['words'],
+  });
 }

@@ -23,4 +23,7 @@ async function loadBuild(build: 'scalar' | undefined): Promise<Kernel> {
 }
 
 describeKernelSuite('wasm (default build: simd)', () => loadBuild(undefined), { name: 'wasm', variants: ['simd'] });
-describeKernelSuite('wasm (SIMDWS_WASM_BUILD=scalar)', () => loadBuild('scalar'), { name: 'wasm', variants: ['scalar'] });
+describeKernelSuite('wasm (SIMDWS_WASM_BUILD=scalar)', () => loadBuild('scalar'), {
+  name: 'wasm',
+  variants: ['scalar'],
+});

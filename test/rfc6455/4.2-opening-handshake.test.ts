@@ -5,7 +5,7 @@
 import { createServer, Server as HttpServer } from 'http';
 import { AddressInfo, connect } from 'net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { WebSocketServer, ServerOptions, VerifyClientInfo } from '../../src/websocket-server';
+import { ServerOptions, VerifyClientCallback, VerifyClientInfo, WebSocketServer } from '../../src/websocket-server';
 
 /** The sample nonce of section 1.3 and the accept value the RFC gives for it. */
 const SAMPLE_KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
@@ -178,7 +178,7 @@ describe('Sec-WebSocket-Extensions with perMessageDeflate off (the default)', ()
   it('refuses a malformed header with 400 when perMessageDeflate is on', async () => {
     const { port } = await listen({ perMessageDeflate: true });
     expect(await untilClosed(port, request({ 'Sec-WebSocket-Extensions': ';;;' }))).toBe(
-      'HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: text/html\r\nContent-Length: 56\r\n\r\n' +
+      'HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: text/html\r\nContent-Length: 55\r\n\r\n' +
         'Invalid or unacceptable Sec-WebSocket-Extensions header',
     );
   });
@@ -345,24 +345,19 @@ describe('verifyClient', () => {
   });
 
   it('async: a server closed while verifyClient decides answers 503', async () => {
-    let decide: (ok: boolean) => void = () => undefined;
-    const asked = new Promise<void>((resolve) => {
-      void listen({
-        verifyClient: (_info, done) => {
-          decide = done;
-          resolve();
-        },
-      }).then(({ wss, port }) => {
-        response = untilClosed(port, request());
-        void asked.then(() => {
-          wss.close();
-          decide(true);
-        });
-      });
+    let decide: VerifyClientCallback = () => undefined;
+    let markAsked: () => void = () => undefined;
+    const asked = new Promise<void>((resolve) => (markAsked = resolve));
+    const { wss, port } = await listen({
+      verifyClient: (_info, done) => {
+        decide = done;
+        markAsked();
+      },
     });
-    let response: Promise<string> = Promise.resolve('');
+    const response = untilClosed(port, request());
     await asked;
-    await new Promise((resolve) => setImmediate(resolve));
+    wss.close();
+    decide(true);
     expect(await response).toBe(
       'HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Type: text/html\r\nContent-Length: 19\r\n\r\n' +
         'Service Unavailable',

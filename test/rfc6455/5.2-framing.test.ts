@@ -2,9 +2,10 @@
  * RFC 6455 section 5.2 (base framing protocol): the header writer's length encodings, and the header
  * rules the Receiver enforces with ws's errors.
  */
+import { constants, deflateRawSync, inflateRawSync } from 'zlib';
 import { describe, expect, it } from 'vitest';
 import { MAX_HEADER_BYTES, frameHeaderLength, writeFrameHeader } from '../../src/protocol/frame-header';
-import { Receiver, ReceiverOptions } from '../../src/protocol/receiver';
+import { MessageInflater, Receiver, ReceiverOptions } from '../../src/protocol/receiver';
 import { kStatusCode } from '../../src/protocol/errors';
 import { buildFrame } from '../helpers/frames';
 
@@ -107,5 +108,40 @@ describe('5.2 header rules in the Receiver', () => {
     const events = receive(frames);
     expect(events).toHaveLength(300);
     expect(events[299]).toEqual(['message', '299', false]);
+  });
+});
+
+describe('5.2 RSV1 once permessage-deflate is negotiated (the inflate hook)', () => {
+  // RFC 7692 section 7.2.1: a sync-flushed deflate stream without its trailing 00 00 FF FF.
+  const deflate = (text: string) => deflateRawSync(Buffer.from(text), { finishFlush: constants.Z_SYNC_FLUSH }).subarray(0, -4);
+  const compressed = deflate('squeezed text');
+  const syncInflater: MessageInflater = {
+    decompress: (data, fin, callback) => callback(null, fin ? inflateRawSync(Buffer.concat([data, Buffer.from([0, 0, 0xff, 0xff])]), { finishFlush: constants.Z_SYNC_FLUSH }) : data),
+  };
+  const asyncInflater: MessageInflater = {
+    decompress: (data, fin, callback) => setImmediate(() => syncInflater.decompress(data, fin, callback)),
+  };
+
+  it('5.2 a compressed message goes through the inflater, synchronous or not, and order is kept', async () => {
+    for (const perMessageDeflate of [syncInflater, asyncInflater]) {
+      const stream = Buffer.concat([
+        buildFrame({ opcode: 1, rsv1: true, payload: compressed }),
+        buildFrame({ opcode: 9, payload: 'after' }),
+      ]);
+      const events = receive(stream, { perMessageDeflate });
+      for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
+      expect(events).toEqual([
+        ['message', 'squeezed text', false],
+        ['ping', 'after'],
+      ]);
+    }
+  });
+
+  it('5.2 inflated bytes count against maxPayload', () => {
+    const payload = deflate('a'.repeat(100));
+    expect(payload.length).toBeLessThan(50);
+    expect(receive(buildFrame({ opcode: 2, rsv1: true, payload }), { perMessageDeflate: syncInflater, maxPayload: 50 })).toEqual([
+      ['error', 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', 'Max payload size exceeded', 1009],
+    ]);
   });
 });

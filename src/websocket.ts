@@ -1,0 +1,723 @@
+/**
+ * The public WebSocket class, in both roles, with ws 8.23's behaviour (node_modules/ws/doc/ws.md):
+ * the same events in the same order, the same readyState transitions, errors and messages.
+ *
+ * Contract with the server (src/websocket-server.ts), exactly ws's:
+ *   const ws = new (options.WebSocket ?? WebSocket)(null, undefined, options);
+ *     `options.autoPong` (default true), `options.closeTimeout` (ms, default 30000) and
+ *     `options.maxPendingAutoPongs` (default 60) are read here;
+ *   ws._protocol = '<the subprotocol chosen>';   ws._extensions = { <name>: <negotiated extension> };
+ *   ws.setSocket(socket, head, { allowSynchronousEvents, maxBufferedChunks, maxFragments, maxPayload,
+ *                                skipUTF8Validation });
+ * A client is `new WebSocket(address, protocols, options)`; src/client/connect.ts runs its handshake.
+ *
+ * Closing (RFC 6455 section 7.1): close() sends a close frame and starts the close timer; a received
+ * close frame is echoed. Once both frames went, the server ends TCP; the client waits for the server's
+ * FIN (7.1.1: "the underlying TCP connection, in most normal cases, SHOULD be closed first by the
+ * server"), and the close timer (closeTimeout) destroys the socket of a peer that does not answer. A
+ * protocol error from the Receiver closes with that error's status code (7.1.7), then emits 'error'.
+ *
+ * Socket and Receiver listeners are module-level functions that reach their WebSocket through
+ * `socket[kWebSocket]` (or the one ReceiverLink per connection): a connection costs no closures.
+ */
+import { EventEmitter } from 'events';
+import type { ClientRequest } from 'http';
+import type { Duplex } from 'stream';
+import { BinaryData, MessageInflater, Receiver, ReceiverHandler } from './protocol/receiver';
+import { GenerateMask, SendData, SendOptions, Sender, SocketLike, WriteCallback } from './protocol/sender';
+import { BINARY_TYPES, BinaryType, CLOSE_NO_STATUS, EMPTY_BUFFER, MAX_CONTROL_PAYLOAD } from './protocol/constants';
+import { encodeCloseBody } from './protocol/close-frame';
+import { kStatusCode } from './protocol/errors';
+import { TimerHandle, timerWheel } from './timers/timer-wheel';
+import {
+  EventListener,
+  EventType,
+  addEventListener,
+  getEventAttribute,
+  removeEventListener,
+  setEventAttribute,
+} from './event-target';
+import { ClientOptions, abortHandshake, initAsClient } from './client/connect';
+
+/** Where a socket keeps its WebSocket (ws's kWebSocket). */
+export const kWebSocket: unique symbol = Symbol('websocket');
+
+/** ws's CLOSE_TIMEOUT: how long close() waits for the peer, in milliseconds. */
+export const CLOSE_TIMEOUT = 30_000;
+/** ws 8.23's maxPendingAutoPongs default: pings answered but not yet written before we give up. */
+export const MAX_PENDING_AUTO_PONGS = 60;
+
+const READY_STATE_NAMES = ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED'] as const;
+const CONNECTING = 0;
+const OPEN = 1;
+const CLOSING = 2;
+const CLOSED = 3;
+
+/** The options the constructor reads in both roles (ws: the server's and the client's options). */
+export interface WebSocketOptions {
+  /** Answer every ping with a pong (RFC 6455 5.5.2). Default true. ws: autoPong. */
+  autoPong?: boolean;
+  /** Milliseconds close() waits for the closing handshake before destroying the socket. Default 30000. */
+  closeTimeout?: number;
+  /** Automatic pongs not yet written before the connection is terminated; 0 = no limit. Default 60. */
+  maxPendingAutoPongs?: number;
+}
+
+/** What setSocket receives (ws's private setSocket options). */
+export interface SetSocketOptions {
+  /** Emit several message/ping/pong events in one tick. Default true. */
+  allowSynchronousEvents?: boolean;
+  /** Masking keys from this function instead of the crypto pool (client only). */
+  generateMask?: GenerateMask;
+  /** Chunks held for one unfinished frame; 0 = no limit. */
+  maxBufferedChunks?: number;
+  /** Frames per message; 0 = no limit. */
+  maxFragments?: number;
+  /** Largest message in bytes; 0 = no limit. */
+  maxPayload?: number;
+  /** Skip the UTF-8 check of text messages and close reasons. Default false. */
+  skipUTF8Validation?: boolean;
+}
+
+/** ws's send options; `compress` is accepted and ignored until permessage-deflate lands. */
+export interface WebSocketSendOptions {
+  /** Default: true unless data is a string. */
+  binary?: boolean;
+  compress?: boolean;
+  /** Last fragment of the message (RFC 6455 5.4). Default true. */
+  fin?: boolean;
+  /** Default: true for a client, false for a server (5.3). */
+  mask?: boolean;
+}
+
+/** A message payload as ws's send accepts it. */
+export type WebSocketData = SendData | Blob | number | null | undefined;
+
+type WsSocket = Duplex & {
+  [kWebSocket]?: WebSocket;
+  setTimeout?: (ms: number) => void;
+  setNoDelay?: (noDelay?: boolean) => void;
+};
+
+/** Reused for every send: the Sender reads its options synchronously (no object per send). */
+const sendOptions: SendOptions = { binary: false, fin: true, mask: false };
+
+export class WebSocket extends EventEmitter {
+  static readonly CONNECTING = CONNECTING;
+  static readonly OPEN = OPEN;
+  static readonly CLOSING = CLOSING;
+  static readonly CLOSED = CLOSED;
+  declare readonly CONNECTING: 0;
+  declare readonly OPEN: 1;
+  declare readonly CLOSING: 2;
+  declare readonly CLOSED: 3;
+
+  /** @internal The fields below are ws's; the server and src/client/connect.ts use some of them. */
+  _binaryType: BinaryType = 'nodebuffer';
+  /** @internal */ _closeCode = 1006;
+  /** @internal */ _closeFrameReceived = false;
+  /** @internal */ _closeFrameSent = false;
+  /** @internal */ _closeMessage: Buffer = EMPTY_BUFFER;
+  /** @internal */ _errorEmitted = false;
+  /** @internal Negotiated extensions by name (set by the server or the client handshake). */
+  _extensions: Record<string, unknown> = {};
+  /** @internal */ _paused = false;
+  /** @internal The negotiated subprotocol (set by the server or the client handshake). */
+  _protocol = '';
+  /** @internal */ _readyState: number = CONNECTING;
+  /** @internal */ _receiver: Receiver | null = null;
+  /** @internal The Receiver failed the connection (ws: receiver errorEmitted). */
+  _receiverFailed = false;
+  /** @internal */ _sender: Sender | null = null;
+  /** @internal */ _socket: WsSocket | null = null;
+  /** @internal */ _isServer: boolean;
+  /** @internal Bytes sent after close when no socket was ever set (ws). */
+  _bufferedAmount = 0;
+  /** @internal */ _url: string | undefined = undefined;
+  /** @internal The client's handshake request, while it runs. */
+  _req: ClientRequest | null = null;
+  /** @internal */ _redirects = 0;
+  /** @internal One wheel timer per connection: the handshake timeout, then the close timeout. */
+  readonly _timer: TimerHandle<WebSocket> = new TimerHandle<WebSocket>(onTimer, this);
+  /** @internal */ _closeTimeout: number;
+  /** @internal */ _autoPong: boolean;
+  /** @internal */ _pendingAutoPongs = 0;
+  /** @internal */ _maxPendingAutoPongs: number;
+  /** @internal Sends waiting behind a Blob being read (ws's Sender queue); null when none. */
+  _sendQueue: QueuedSend[] | null = null;
+  /** @internal Bytes of Blobs being read and of queued sends (ws's sender._bufferedBytes). */
+  _queuedBytes = 0;
+
+  constructor(
+    address: string | URL | null,
+    protocols?: string | string[] | (ClientOptions & WebSocketOptions),
+    options?: ClientOptions & WebSocketOptions,
+  ) {
+    super();
+    let resolved: WebSocketOptions;
+    if (address !== null) {
+      this._isServer = false;
+      let list: string[];
+      if (protocols === undefined || protocols === null) {
+        list = toList(options?.protocols);
+      } else if (Array.isArray(protocols)) {
+        list = protocols;
+      } else if (typeof protocols === 'object') {
+        options = protocols;
+        list = toList(options.protocols);
+      } else {
+        list = [protocols];
+      }
+      resolved = initAsClient(this, address, list, options);
+    } else {
+      this._isServer = true;
+      resolved = options ?? {};
+    }
+    this._autoPong = resolved.autoPong !== false;
+    this._maxPendingAutoPongs = (resolved.maxPendingAutoPongs ?? MAX_PENDING_AUTO_PONGS) | 0;
+    this._closeTimeout = resolved.closeTimeout ?? CLOSE_TIMEOUT;
+  }
+
+  /** 'nodebuffer' (default, for historical reasons as in ws), 'arraybuffer', 'fragments' or 'blob'. */
+  get binaryType(): BinaryType {
+    return this._binaryType;
+  }
+
+  set binaryType(type: BinaryType) {
+    if (!BINARY_TYPES.includes(type)) return;
+    this._binaryType = type;
+    // ws lets binaryType change on the fly: the next message uses it.
+    if (this._receiver !== null) this._receiver.binaryType = type;
+  }
+
+  /** Bytes accepted by send() and not yet handed to the network. */
+  get bufferedAmount(): number {
+    if (this._socket === null) return this._bufferedAmount;
+    return this._socket.writableLength + this._queuedBytes;
+  }
+
+  /** The negotiated extensions, comma-separated. */
+  get extensions(): string {
+    return Object.keys(this._extensions).join();
+  }
+
+  get isPaused(): boolean {
+    return this._paused;
+  }
+
+  get protocol(): string {
+    return this._protocol;
+  }
+
+  get readyState(): number {
+    return this._readyState;
+  }
+
+  /** The URL the client connected to; undefined for a server-side WebSocket. */
+  get url(): string {
+    return this._url as string;
+  }
+
+  get onopen(): EventListener | null {
+    return getEventAttribute(this, 'open');
+  }
+  set onopen(handler: unknown) {
+    setEventAttribute(this, 'open', handler);
+  }
+  get onmessage(): EventListener | null {
+    return getEventAttribute(this, 'message');
+  }
+  set onmessage(handler: unknown) {
+    setEventAttribute(this, 'message', handler);
+  }
+  get onclose(): EventListener | null {
+    return getEventAttribute(this, 'close');
+  }
+  set onclose(handler: unknown) {
+    setEventAttribute(this, 'close', handler);
+  }
+  get onerror(): EventListener | null {
+    return getEventAttribute(this, 'error');
+  }
+  set onerror(handler: unknown) {
+    setEventAttribute(this, 'error', handler);
+  }
+
+  addEventListener(type: EventType | string, listener: EventListener, options?: { once?: boolean }): void {
+    addEventListener.call(this, type, listener, options);
+  }
+
+  removeEventListener(type: EventType | string, listener: EventListener): void {
+    removeEventListener.call(this, type, listener);
+  }
+
+  /** Takes over an upgraded socket: from here on frames flow. Called by the server and the client. */
+  setSocket(socket: Duplex, head: Buffer, options: SetSocketOptions): void {
+    const ws = socket as WsSocket;
+    const receiver = new Receiver(new ReceiverLink(this), {
+      allowSynchronousEvents: options.allowSynchronousEvents,
+      binaryType: this._binaryType,
+      isServer: this._isServer,
+      maxBufferedChunks: options.maxBufferedChunks,
+      maxFragments: options.maxFragments,
+      maxPayload: options.maxPayload,
+      // The permessage-deflate hook (RFC 7692): a negotiated extension inflates what arrives.
+      perMessageDeflate: this._extensions['permessage-deflate'] as MessageInflater | undefined,
+      skipUTF8Validation: options.skipUTF8Validation,
+    });
+    this._receiver = receiver;
+    this._sender = new Sender(ws as SocketLike, this._extensions, options.generateMask);
+    this._socket = ws;
+    ws[kWebSocket] = this;
+
+    // A plain Duplex has neither.
+    if (typeof ws.setTimeout === 'function') ws.setTimeout(0);
+    if (typeof ws.setNoDelay === 'function') ws.setNoDelay();
+
+    if (head.length > 0) ws.unshift(head);
+
+    ws.on('close', socketOnClose);
+    ws.on('data', socketOnData);
+    ws.on('end', socketOnEnd);
+    ws.on('error', socketOnError);
+
+    this._readyState = OPEN;
+    this.emit('open');
+  }
+
+  /** @internal Emits 'close' with the code and reason the closing handshake left (ws's emitClose). */
+  emitClose(): void {
+    this._readyState = CLOSED;
+    if (this._socket !== null) {
+      const extension = this._extensions['permessage-deflate'] as { cleanup?: () => void } | undefined;
+      if (extension !== undefined && typeof extension.cleanup === 'function') extension.cleanup();
+    }
+    this.emit('close', this._closeCode, this._closeMessage);
+  }
+
+  /**
+   * Starts the closing handshake (RFC 6455 section 7.1.2), or, when it is already under way, ends TCP
+   * once both close frames went. Throws on an invalid code or a reason over 123 bytes, as ws.
+   */
+  close(code?: number, reason?: string | Buffer): void {
+    if (this._readyState === CLOSED) return;
+    if (this._readyState === CONNECTING) {
+      abortHandshake(this, this._req, 'WebSocket was closed before the connection was established');
+      return;
+    }
+    const socket = this._socket as WsSocket;
+    if (this._readyState === CLOSING) {
+      if (this._closeFrameSent && (this._closeFrameReceived || this._receiverFailed)) socket.end();
+      return;
+    }
+    if (this._sendQueue !== null) {
+      encodeCloseBody(code, reason);
+      this._sendQueue.push({ op: OP_CLOSE, data: reason, code, binary: false, fin: true, mask: !this._isServer, cb: undefined });
+    } else {
+      (this._sender as Sender).close(code, reason, !this._isServer, (error) => closeFrameWritten(this, error));
+    }
+    this._readyState = CLOSING;
+    timerWheel.schedule(this._timer, this._closeTimeout);
+  }
+
+  /** Stops reading from the socket (its 'data' events); the peer sees TCP backpressure. */
+  pause(): void {
+    if (this._readyState === CONNECTING || this._readyState === CLOSED) return;
+    this._paused = true;
+    (this._socket as WsSocket).pause();
+  }
+
+  resume(): void {
+    if (this._readyState === CONNECTING || this._readyState === CLOSED) return;
+    this._paused = false;
+    (this._socket as WsSocket).resume();
+  }
+
+  /** Sends a ping (RFC 6455 5.5.2); data is at most 125 bytes. */
+  ping(data?: WebSocketData | WriteCallback, mask?: boolean | WriteCallback, cb?: WriteCallback): void {
+    this.control(OP_PING, data, mask, cb);
+  }
+
+  /** Sends an unsolicited pong (RFC 6455 5.5.3, a unidirectional heartbeat). */
+  pong(data?: WebSocketData | WriteCallback, mask?: boolean | WriteCallback, cb?: WriteCallback): void {
+    this.control(OP_PONG, data, mask, cb);
+  }
+
+  /**
+   * Sends a message, or a fragment of one with `fin: false` (RFC 6455 5.4). `cb` runs when the data
+   * is written, or with an error. A Blob is read first; what is sent meanwhile waits behind it, as ws.
+   */
+  send(data: WebSocketData, options?: WebSocketSendOptions | WriteCallback, cb?: WriteCallback): void {
+    if (this._readyState === CONNECTING) throw new Error('WebSocket is not open: readyState 0 (CONNECTING)');
+    if (typeof options === 'function') {
+      cb = options;
+      options = undefined;
+    }
+    if (typeof data === 'number') data = data.toString();
+    if (this._readyState !== OPEN) {
+      sendAfterClose(this, data, cb);
+      return;
+    }
+    const binary = options?.binary ?? typeof data !== 'string';
+    const fin = options?.fin ?? true;
+    const mask = options?.mask ?? !this._isServer;
+    const payload = data || EMPTY_BUFFER;
+    if (this._sendQueue !== null) {
+      this.enqueue(OP_SEND, payload, binary, fin, mask, cb);
+    } else if (isBlob(payload)) {
+      readBlob(this, { op: OP_SEND, data: payload, code: undefined, binary, fin, mask, cb });
+    } else {
+      sendOptions.binary = binary;
+      sendOptions.fin = fin;
+      sendOptions.mask = mask;
+      (this._sender as Sender).send(payload, sendOptions, cb);
+    }
+  }
+
+  /** Destroys the socket at once, without a closing handshake. */
+  terminate(): void {
+    if (this._readyState === CLOSED) return;
+    if (this._readyState === CONNECTING) {
+      abortHandshake(this, this._req, 'WebSocket was closed before the connection was established');
+      return;
+    }
+    if (this._socket !== null) {
+      this._readyState = CLOSING;
+      this._socket.destroy();
+    }
+  }
+
+  private control(
+    op: number,
+    data: WebSocketData | WriteCallback,
+    mask: boolean | WriteCallback | undefined,
+    cb: WriteCallback | undefined,
+  ): void {
+    if (this._readyState === CONNECTING) throw new Error('WebSocket is not open: readyState 0 (CONNECTING)');
+    if (typeof data === 'function') {
+      cb = data;
+      data = mask = undefined;
+    } else if (typeof mask === 'function') {
+      cb = mask;
+      mask = undefined;
+    }
+    if (typeof data === 'number') data = data.toString();
+    if (this._readyState !== OPEN) {
+      sendAfterClose(this, data, cb);
+      return;
+    }
+    const masked = mask ?? !this._isServer;
+    const payload = data || EMPTY_BUFFER;
+    const blob = isBlob(payload);
+    // Section 5.5: control payloads are at most 125 bytes; checked now even when the frame waits.
+    if ((blob ? payload.size : byteLength(payload)) > MAX_CONTROL_PAYLOAD) {
+      throw new RangeError('The data size must not be greater than 125 bytes');
+    }
+    if (this._sendQueue !== null) {
+      this.enqueue(op, payload, false, true, masked, cb);
+    } else if (blob) {
+      readBlob(this, { op, data: payload, code: undefined, binary: false, fin: true, mask: masked, cb });
+    } else if (op === OP_PING) {
+      (this._sender as Sender).ping(payload, masked, cb);
+    } else {
+      (this._sender as Sender).pong(payload, masked, cb);
+    }
+  }
+
+  private enqueue(op: number, data: SendData | Blob, binary: boolean, fin: boolean, mask: boolean, cb?: WriteCallback): void {
+    const queue = this._sendQueue as QueuedSend[];
+    queue.push({ op, data, code: undefined, binary, fin, mask, cb });
+    this._queuedBytes += isBlob(data) ? data.size : byteLength(data);
+  }
+}
+
+for (const [name, value] of [
+  ['CONNECTING', CONNECTING],
+  ['OPEN', OPEN],
+  ['CLOSING', CLOSING],
+  ['CLOSED', CLOSED],
+] as const) {
+  Object.defineProperty(WebSocket.prototype, name, { enumerable: true, value });
+}
+// ws makes these accessors enumerable.
+for (const name of [
+  'binaryType',
+  'bufferedAmount',
+  'extensions',
+  'isPaused',
+  'protocol',
+  'readyState',
+  'url',
+  'onopen',
+  'onerror',
+  'onclose',
+  'onmessage',
+]) {
+  Object.defineProperty(WebSocket.prototype, name, { enumerable: true });
+}
+
+function toList(protocols: string | string[] | undefined): string[] {
+  if (protocols === undefined) return [];
+  return Array.isArray(protocols) ? protocols : [protocols];
+}
+
+/** ws's isBlob: a Blob or a File. */
+function isBlob(value: unknown): value is Blob {
+  return value instanceof Blob;
+}
+
+function byteLength(data: SendData): number {
+  if (typeof data === 'string') return Buffer.byteLength(data);
+  if (data instanceof ArrayBuffer) return data.byteLength;
+  if (ArrayBuffer.isView(data)) return data.byteLength;
+  return Buffer.from(data as unknown as string).length;
+}
+
+/**
+ * send/ping/pong after close() (readyState CLOSING or CLOSED): nothing is sent, the bytes count in
+ * bufferedAmount and the callback gets an error, as ws.
+ */
+function sendAfterClose(ws: WebSocket, data: WebSocketData, cb: WriteCallback | undefined): void {
+  if (data) {
+    const length = isBlob(data) ? data.size : byteLength(data as SendData);
+    if (ws._socket !== null) ws._queuedBytes += length;
+    else ws._bufferedAmount += length;
+  }
+  if (cb !== undefined) {
+    const state = ws._readyState;
+    process.nextTick(cb, new Error(`WebSocket is not open: readyState ${state} (${READY_STATE_NAMES[state]})`));
+  }
+}
+
+/** What close()'s frame callback does: ws's rule for who ends TCP, with the client waiting (7.1.1). */
+function closeFrameWritten(ws: WebSocket, error: Error | null | undefined): void {
+  // A write error reaches the socket's 'error' listener; only a written frame counts.
+  if (error) return;
+  ws._closeFrameSent = true;
+  if (ws._receiverFailed || (ws._closeFrameReceived && ws._isServer)) (ws._socket as WsSocket).end();
+}
+
+/** The wheel timer: during the handshake it is handshakeTimeout, afterwards closeTimeout. */
+function onTimer(ws: WebSocket): void {
+  if (ws._readyState === CONNECTING) {
+    abortHandshake(ws, ws._req, 'Opening handshake has timed out');
+  } else if (ws._socket !== null) {
+    ws._socket.destroy();
+  }
+}
+
+// ---- Blob sends (ws 8.23's Sender: GET_BLOB_DATA state and queue) ----
+
+const OP_SEND = 0;
+const OP_PING = 1;
+const OP_PONG = 2;
+const OP_CLOSE = 3;
+
+/** A send waiting for a Blob ahead of it to be read. */
+interface QueuedSend {
+  op: number;
+  data: SendData | Blob | undefined;
+  /** The close code (OP_CLOSE only). */
+  code: number | undefined;
+  binary: boolean;
+  fin: boolean;
+  mask: boolean;
+  cb: WriteCallback | undefined;
+}
+
+/** Reads a Blob, then sends it and whatever queued behind it; frames keep their order. */
+function readBlob(ws: WebSocket, send: QueuedSend): void {
+  const blob = send.data as Blob;
+  ws._sendQueue ??= [];
+  ws._queuedBytes += blob.size;
+  blob.arrayBuffer().then(
+    (contents) => blobRead(ws, send, blob.size, contents),
+    (error: Error) => process.nextTick(blobFailed, ws, error, send.cb),
+  );
+}
+
+function blobRead(ws: WebSocket, send: QueuedSend, size: number, contents: ArrayBuffer): void {
+  const socket = ws._socket as WsSocket;
+  if (socket.destroyed) {
+    // Next tick, so that an error thrown by a callback is not swallowed by the promise.
+    process.nextTick(callQueuedCallbacks, ws, new Error('The socket was closed while the blob was being read'), send.cb);
+    return;
+  }
+  ws._queuedBytes -= size;
+  dispatch(ws, { ...send, data: Buffer.from(contents) });
+  const queue = ws._sendQueue as QueuedSend[];
+  ws._sendQueue = null;
+  while (queue.length > 0) {
+    const next = queue.shift() as QueuedSend;
+    if (next.data !== undefined && next.op !== OP_CLOSE) {
+      ws._queuedBytes -= isBlob(next.data) ? next.data.size : byteLength(next.data);
+    }
+    if (isBlob(next.data)) {
+      readBlob(ws, next);
+      (ws._sendQueue as unknown as QueuedSend[]).push(...queue);
+      return;
+    }
+    dispatch(ws, next);
+  }
+}
+
+function dispatch(ws: WebSocket, send: QueuedSend): void {
+  const sender = ws._sender as Sender;
+  const data = send.data as SendData;
+  if (send.op === OP_SEND) {
+    sendOptions.binary = send.binary;
+    sendOptions.fin = send.fin;
+    sendOptions.mask = send.mask;
+    sender.send(data, sendOptions, send.cb);
+  } else if (send.op === OP_PING) {
+    sender.ping(data, send.mask, send.cb);
+  } else if (send.op === OP_PONG) {
+    sender.pong(data, send.mask, send.cb);
+  } else {
+    sender.close(send.code, data as string | Buffer | undefined, send.mask, (error) => closeFrameWritten(ws, error));
+  }
+}
+
+function callQueuedCallbacks(ws: WebSocket, error: Error, cb: WriteCallback | undefined): void {
+  if (cb !== undefined) cb(error);
+  for (const queued of ws._sendQueue ?? []) if (queued.cb !== undefined) queued.cb(error);
+}
+
+/** A Blob could not be read: every waiting callback gets the error, then the connection ends (ws). */
+function blobFailed(ws: WebSocket, error: Error, cb: WriteCallback | undefined): void {
+  callQueuedCallbacks(ws, error, cb);
+  if (ws._readyState === CLOSED) return;
+  if (ws._readyState === OPEN) {
+    ws._readyState = CLOSING;
+    timerWheel.schedule(ws._timer, ws._closeTimeout);
+  }
+  // end(), not destroy(): the peer may still finish sending what it queued.
+  (ws._socket as WsSocket).end();
+  if (!ws._errorEmitted) {
+    ws._errorEmitted = true;
+    ws.emit('error', error);
+  }
+}
+
+// ---- Receiver events (RFC 6455 sections 5.5 and 5.6) ----
+
+/** The Receiver's handler: one small object per connection, its methods on the prototype. */
+class ReceiverLink implements ReceiverHandler {
+  private autoPongWritten: WriteCallback | null = null;
+
+  constructor(private readonly ws: WebSocket) {}
+
+  onMessage(data: Buffer | BinaryData, isBinary: boolean): void {
+    // After 'close' nothing more is emitted (ws removes the Receiver's listeners).
+    if (this.ws._readyState !== CLOSED) this.ws.emit('message', data, isBinary);
+  }
+
+  onPing(data: Buffer): void {
+    const ws = this.ws;
+    if (ws._readyState === CLOSED) return;
+    // Section 5.5.2: a ping is answered with a pong carrying the same data, while open.
+    if (ws._autoPong && ws._readyState === OPEN) {
+      if (ws._maxPendingAutoPongs > 0 && ws._pendingAutoPongs >= ws._maxPendingAutoPongs) {
+        ws.terminate();
+      } else {
+        ws._pendingAutoPongs++;
+        ws.pong(data, !ws._isServer, (this.autoPongWritten ??= autoPongCallback(ws)));
+      }
+    }
+    ws.emit('ping', data);
+  }
+
+  onPong(data: Buffer): void {
+    if (this.ws._readyState !== CLOSED) this.ws.emit('pong', data);
+  }
+
+  /** Section 5.5.1: a close frame is echoed with its code (none when it had none). */
+  onClose(code: number, reason: Buffer): void {
+    const ws = this.ws;
+    ws._closeFrameReceived = true;
+    ws._closeCode = code;
+    // The reason is a view of the socket's chunk: a copy of its own keeps that chunk from being held.
+    if (reason.length === 0) {
+      ws._closeMessage = EMPTY_BUFFER;
+    } else {
+      ws._closeMessage = Buffer.allocUnsafeSlow(reason.length);
+      ws._closeMessage.set(reason);
+    }
+    const socket = ws._socket as WsSocket;
+    if (socket[kWebSocket] === undefined) return;
+    // Nothing is read after a close frame, but the socket must flow to see the peer's FIN.
+    socket.removeListener('data', socketOnData);
+    process.nextTick(resumeSocket, socket);
+    if (code === CLOSE_NO_STATUS) ws.close();
+    else ws.close(code, reason);
+  }
+
+  /** Section 7.1.7: fail the connection with the error's close code, then report it. */
+  onError(error: Error): void {
+    const ws = this.ws;
+    ws._receiverFailed = true;
+    const socket = ws._socket as WsSocket;
+    if (socket[kWebSocket] !== undefined) {
+      socket.removeListener('data', socketOnData);
+      process.nextTick(resumeSocket, socket);
+      ws.close((error as Error & { [kStatusCode]?: number })[kStatusCode]);
+    }
+    if (!ws._errorEmitted) {
+      ws._errorEmitted = true;
+      ws.emit('error', error);
+    }
+  }
+
+}
+
+/** The write callback of a connection's automatic pongs (ws's autoPongComplete), made on first use. */
+function autoPongCallback(ws: WebSocket): WriteCallback {
+  return () => {
+    ws._pendingAutoPongs--;
+  };
+}
+
+// ---- Socket listeners ----
+
+function resumeSocket(socket: Duplex): void {
+  socket.resume();
+}
+
+function socketOnData(this: WsSocket, chunk: Buffer): void {
+  ((this[kWebSocket] as WebSocket)._receiver as Receiver).push(chunk);
+}
+
+/** The peer's FIN: answer with ours (RFC 6455 7.1.1, the TCP half of the closing handshake). */
+function socketOnEnd(this: WsSocket): void {
+  (this[kWebSocket] as WebSocket)._readyState = CLOSING;
+  this.end();
+}
+
+function socketOnError(this: WsSocket): void {
+  const ws = this[kWebSocket];
+  this.removeListener('error', socketOnError);
+  // Later errors of a dying socket are expected; without a listener they would throw.
+  this.on('error', noop);
+  if (ws !== undefined) {
+    ws._readyState = CLOSING;
+    this.destroy();
+  }
+}
+
+function socketOnClose(this: WsSocket): void {
+  const ws = this[kWebSocket] as WebSocket;
+  this.removeListener('close', socketOnClose);
+  this.removeListener('data', socketOnData);
+  this.removeListener('end', socketOnEnd);
+  ws._readyState = CLOSING;
+  // A paused socket may hold bytes never read; they may complete a message or hold the close frame.
+  if (!this.readableEnded && !ws._closeFrameReceived && !ws._receiverFailed && this.readableLength !== 0) {
+    const chunk = this.read(this.readableLength) as Buffer | null;
+    if (chunk !== null) (ws._receiver as Receiver).push(chunk);
+  }
+  this[kWebSocket] = undefined;
+  timerWheel.cancel(ws._timer);
+  ws.emitClose();
+}
+
+function noop(): void {}
