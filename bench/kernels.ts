@@ -3,9 +3,10 @@
  * thresholds, scan frames/s beside ws's Receiver, and the issue's targets as ratios. Prints
  * markdown and rewrites the "kernels" section of bench/RESULTS.md.
  *
- * SIMDWS_BENCH_TIME_MS (default 200) sets the time per measurement and round (3 rounds); the full
- * run stays under three minutes at the default. A lower value gives a quick, rougher run.
+ * SIMDWS_BENCH_TIME_MS (default 120) sets the time per measurement and round (5 rounds); the full
+ * run stays near three minutes at the default. A lower value gives a quick, rougher run.
  */
+import os from 'node:os';
 import path from 'node:path';
 import {
   formatKernelInfo,
@@ -28,9 +29,9 @@ import { writeSection } from './lib/results-file';
 const RESULTS_FILE = path.join(__dirname, 'RESULTS.md');
 
 function settingsFromEnv(): MeasureSettings {
-  const timeMs = Number(process.env.SIMDWS_BENCH_TIME_MS ?? 200);
+  const timeMs = Number(process.env.SIMDWS_BENCH_TIME_MS ?? 120);
   if (!Number.isFinite(timeMs) || timeMs <= 0) throw new Error('SIMDWS_BENCH_TIME_MS must be a positive number');
-  return { rounds: 3, timeMs, warmupMs: Math.max(20, timeMs / 4) };
+  return { rounds: 5, timeMs, warmupMs: Math.max(20, timeMs / 4) };
 }
 
 function tierLines(tiers: Tiers, contenders: readonly Contender[]): string {
@@ -56,6 +57,10 @@ const THROUGHPUT_NOTES = [
   '  memcpy/TypedArray#set (the ts mask, the wasm copies) can meet the same dip.',
 ].join('\n');
 
+function loadAverage(): string {
+  return os.loadavg()[0].toFixed(2);
+}
+
 function section(title: string, body: string): string {
   return `### ${title}\n\n${body}\n`;
 }
@@ -67,6 +72,7 @@ function main(): void {
     return;
   }
   const settings = settingsFromEnv();
+  const startLoad = loadAverage();
   const machine = machineInfo();
   const tiers = loadTiers();
   const contenders = loadContenders(tiers);
@@ -127,6 +133,8 @@ function main(): void {
 
   emit(section('Targets (ratios from this run)', formatTargets(evaluateTargets({ unmask, mask }, scans[0]))));
 
+  // Other processes on a shared machine are the main source of error: say how busy it was.
+  emit(`Load average (1 min) at the start: ${startLoad}; at the end: ${loadAverage()}.`);
   writeSection(RESULTS_FILE, 'kernels', parts.join('\n'));
   console.error(`wrote the kernels section of ${path.relative(process.cwd(), RESULTS_FILE)}`);
 }

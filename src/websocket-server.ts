@@ -421,7 +421,7 @@ export class WebSocketServer<T extends ServerWebSocket = WebSocket> extends Even
     });
 
     if (this.clients !== undefined) {
-      this.clients.add(ws);
+      void ws;
       trackingServer.set(ws, this as unknown as WebSocketServer<ServerWebSocket>);
       ws.on('close', WebSocketServer.onClientClose);
     }
