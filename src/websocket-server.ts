@@ -421,7 +421,7 @@ export class WebSocketServer<T extends ServerWebSocket = WebSocket> extends Even
     });
 
     if (this.clients !== undefined) {
-      void ws;
+      this.clients.add(ws);
       trackingServer.set(ws, this as unknown as WebSocketServer<ServerWebSocket>);
       ws.on('close', WebSocketServer.onClientClose);
     }

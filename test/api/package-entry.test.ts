@@ -12,7 +12,7 @@ import { REPO_ROOT, ensureFreshDist } from '../types/dist-build';
 function runNode(args: string[]): Promise<unknown> {
   return new Promise((resolve, reject) => {
     execFile(process.execPath, args, { cwd: REPO_ROOT, timeout: 30_000 }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`node ${args[0]} failed:\n${stderr}`, { cause: error }));
+      if (error) reject(new Error(`node ${args[0]} exited with ${String(error.code)}:\n${stderr}`));
       else resolve(JSON.parse(stdout));
     });
   });
