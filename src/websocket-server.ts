@@ -25,7 +25,13 @@ import {
   RejectedUpgrade,
   validateUpgradeRequest,
 } from './handshake/upgrade-request';
-import { SetSocketOptions, WebSocket, WebSocketOptions } from './websocket';
+import {
+  CLOSE_TIMEOUT,
+  MAX_PENDING_AUTO_PONGS,
+  SetSocketOptions,
+  WebSocket,
+  WebSocketOptions,
+} from './websocket';
 
 /** The part of a WebSocket the server drives: ws's contract between its server and its WebSocket. */
 export interface ServerWebSocket extends EventEmitter {
@@ -143,9 +149,6 @@ const RUNNING = 0;
 const CLOSING = 1;
 const CLOSED = 2;
 
-/** ws's default for `closeTimeout`, in milliseconds. */
-const CLOSE_TIMEOUT = 30_000;
-
 type OriginCheck = (origin: string | undefined) => OriginDecision;
 
 /** Sockets already handed to a WebSocket: a second handleUpgrade on one is a misconfiguration. */
@@ -177,7 +180,7 @@ function resolveOptions<T extends ServerWebSocket>(options: ServerOptions<T>): R
     maxBufferedChunks: 256 * 1024,
     maxFragments: 16 * 1024,
     maxPayload: 100 * 1024 * 1024,
-    maxPendingAutoPongs: 60,
+    maxPendingAutoPongs: MAX_PENDING_AUTO_PONGS,
     skipUTF8Validation: false,
     perMessageDeflate: false,
     handleProtocols: undefined,
@@ -194,7 +197,7 @@ function resolveOptions<T extends ServerWebSocket>(options: ServerOptions<T>): R
     allowedOrigins: undefined,
     ...options,
   } as ResolvedServerOptions<T>;
-  if ((options.perMessageDeflate as unknown) === true) resolved.perMessageDeflate = {};
+  if (options.perMessageDeflate === true) resolved.perMessageDeflate = {};
   return resolved;
 }
 

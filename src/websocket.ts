@@ -648,8 +648,14 @@ class ReceiverLink implements ReceiverHandler {
     // Nothing is read after a close frame, but the socket must flow to see the peer's FIN.
     socket.removeListener('data', socketOnData);
     process.nextTick(resumeSocket, socket);
-    if (code === CLOSE_NO_STATUS) ws.close();
-    else ws.close(code, reason);
+    if (ws._readyState === CLOSING) {
+      // Our close frame went first: this is the answer. The server ends TCP; the client waits (7.1.1).
+      if (ws._closeFrameSent && ws._isServer) socket.end();
+    } else if (code === CLOSE_NO_STATUS) {
+      ws.close();
+    } else {
+      ws.close(code, reason);
+    }
   }
 
   /** Section 7.1.7: fail the connection with the error's close code, then report it. */

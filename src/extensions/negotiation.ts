@@ -77,10 +77,13 @@ export function buildOffer(options: PerMessageDeflateOptions): DeflateParams {
   const offer: DeflateParams = {};
   if (options.serverNoContextTakeover) offer.server_no_context_takeover = true;
   if (options.clientNoContextTakeover) offer.client_no_context_takeover = true;
-  if (typeof options.serverMaxWindowBits === 'number') offer.server_max_window_bits = options.serverMaxWindowBits;
-  if (typeof options.clientMaxWindowBits === 'number' && options.clientMaxWindowBits !== 0) {
-    offer.client_max_window_bits = options.clientMaxWindowBits;
-  } else if (options.clientMaxWindowBits == null) {
+  if (typeof options.serverMaxWindowBits === 'number' && options.serverMaxWindowBits !== 0) {
+    offer.server_max_window_bits = options.serverMaxWindowBits;
+  }
+  const clientBits = options.clientMaxWindowBits;
+  if (typeof clientBits === 'number' && clientBits !== 0) {
+    offer.client_max_window_bits = clientBits;
+  } else if (clientBits === true || clientBits == null) {
     // Section 7.1.2.2: without a value it says "I can limit my window if you ask".
     offer.client_max_window_bits = true;
   }
@@ -182,11 +185,13 @@ export function acceptOffer(offers: readonly ExtensionParams[], options: PerMess
  * when the client must fail the connection. Like ws, only the first element is read.
  */
 export function acceptResponse(response: readonly ExtensionParams[], options: PerMessageDeflateOptions): DeflateParams {
-  for (const params of response) {
-    const checked = validateConfiguration(params, false);
+  let params: DeflateParams | null = null;
+  for (const element of response) {
+    const checked = validateConfiguration(element, false);
     if (checked instanceof Error) throw checked;
+    params ??= checked;
   }
-  const params = validateConfiguration(response[0], false) as DeflateParams;
+  if (params === null) throw new Error('The response has no permessage-deflate configuration');
   // Section 7.1.1.2: a client may refuse to drop its context when asked.
   if (options.clientNoContextTakeover === false && params.client_no_context_takeover) {
     throw new Error('Unexpected parameter "client_no_context_takeover"');

@@ -3,6 +3,7 @@
  * from the client Node itself ships. undici also sends pings, which a browser cannot, so the
  * server's automatic pong (RFC 6455 section 5.5.3) is checked from the client's side too.
  */
+import { Blob } from 'node:buffer';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startEchoServer } from './helpers/echo-server';
 import type { EchoServer, ServerConnection } from './helpers/echo-server';

@@ -7,7 +7,7 @@
  * Deterministic bytes for a length and a seed. Kept free of inner functions and TypeScript-only
  * syntax: the browser page embeds its source text, so both ends build the same bytes.
  */
-export function patternBytes(length: number, seed: number): Uint8Array {
+export function patternBytes(length: number, seed: number): Uint8Array<ArrayBuffer> {
   const bytes = new Uint8Array(length);
   for (let i = 0; i < length; i++) bytes[i] = (i * 31 + (i >>> 11) * 7 + seed) & 0xff;
   return bytes;

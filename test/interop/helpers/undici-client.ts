@@ -3,6 +3,7 @@
  * test can await its events in order. Pongs are observed through undici's diagnostics channel, the
  * only place undici reports them.
  */
+import type { Blob } from 'node:buffer';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { WebSocket, ping } from 'undici';
 import type { BinaryType, MessageEvent } from 'undici';
