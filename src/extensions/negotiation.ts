@@ -56,14 +56,17 @@ export interface PerMessageDeflateOptions {
   maxPayload?: number;
 }
 
-/** A configuration as negotiated: ws's `params` (parameter names as on the wire). */
-export interface DeflateParams {
+/**
+ * A configuration as negotiated: ws's `params` (parameter names as on the wire). A type, not an
+ * interface, so that it passes as it is to the extension-header `format`.
+ */
+export type DeflateParams = {
   server_no_context_takeover?: true;
   client_no_context_takeover?: true;
   server_max_window_bits?: number;
   /** `true` only in an offer: the client supports the parameter without asking for a value. */
   client_max_window_bits?: number | true;
-}
+};
 
 const PARAMETERS: ReadonlySet<string> = new Set([
   'server_no_context_takeover',

@@ -29,8 +29,18 @@ import {
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-/** Below this many bytes the byte loop wins: creating the word view costs more than it saves. */
+/** Below this many bytes the byte loop wins over the lead/word/tail split. */
 const WORD_LOOP_MIN_BYTES = 16;
+
+/**
+ * An Int32 view over the whole ArrayBuffer behind `bytes`, so that any aligned word in it is
+ * words[absoluteOffset >> 2]. scan makes one per call, not one per frame: creating a view costs
+ * about as much as XORing a hundred bytes.
+ */
+function wordView(bytes: Uint8Array): Int32Array {
+  const buffer = bytes.buffer;
+  return new Int32Array(buffer, 0, buffer.byteLength >>> 2);
+}
 
 function xorInPlace(
   buffer: Uint8Array,
@@ -40,13 +50,14 @@ function xorInPlace(
   k1: number,
   k2: number,
   k3: number,
+  words: Int32Array | null,
 ): void {
   let i = 0;
   if (length >= WORD_LOOP_MIN_BYTES) {
     const absolute = buffer.byteOffset + offset;
     const lead = (4 - (absolute & 3)) & 3;
     for (; i < lead; i++) buffer[offset + i] ^= i === 0 ? k0 : i === 1 ? k1 : k2;
-    const words = (length - lead) >>> 2;
+    const count = (length - lead) >>> 2;
     // The key as it lines up with the first aligned word, which starts `lead` bytes in.
     const a = lead === 0 ? k0 : lead === 1 ? k1 : lead === 2 ? k2 : k3;
     const b = lead === 0 ? k1 : lead === 1 ? k2 : lead === 2 ? k3 : k0;
@@ -55,17 +66,18 @@ function xorInPlace(
     const keyWord = LITTLE_ENDIAN
       ? a | (b << 8) | (c << 16) | (d << 24)
       : (a << 24) | (b << 16) | (c << 8) | d;
-    const view = new Int32Array(buffer.buffer, absolute + lead, words);
-    const unrolled = words & ~3;
-    let w = 0;
-    for (; w < unrolled; w += 4) {
+    const view = words ?? wordView(buffer);
+    let w = (absolute + lead) >>> 2;
+    const last = w + count;
+    const unrolledLast = last - 3;
+    for (; w < unrolledLast; w += 4) {
       view[w] ^= keyWord;
       view[w + 1] ^= keyWord;
       view[w + 2] ^= keyWord;
       view[w + 3] ^= keyWord;
     }
-    for (; w < words; w++) view[w] ^= keyWord;
-    i = lead + words * 4;
+    for (; w < last; w++) view[w] ^= keyWord;
+    i = lead + count * 4;
   }
   for (; i < length; i++) {
     const r = i & 3;
@@ -74,7 +86,7 @@ function xorInPlace(
 }
 
 export function unmask(buffer: Uint8Array, key: Uint8Array, offset: number, length: number): void {
-  xorInPlace(buffer, offset, length, key[0], key[1], key[2], key[3]);
+  xorInPlace(buffer, offset, length, key[0], key[1], key[2], key[3], null);
 }
 
 export function mask(
@@ -87,7 +99,7 @@ export function mask(
   // A copy then an aligned in-place pass beats a byte loop: source and output rarely share alignment.
   if (length >= WORD_LOOP_MIN_BYTES) {
     output.set(length === source.length ? source : source.subarray(0, length), offset);
-    xorInPlace(output, offset, length, key[0], key[1], key[2], key[3]);
+    xorInPlace(output, offset, length, key[0], key[1], key[2], key[3], null);
     return;
   }
   for (let i = 0; i < length; i++) output[offset + i] = source[i] ^ key[i & 3];
@@ -147,6 +159,7 @@ export function scan(
   const capacity = (records.length / RECORD_WORDS) | 0;
   let count = 0;
   let pos = start;
+  let words: Int32Array | null = null;
   while (pos < end) {
     if (count === capacity - 1) {
       write(records, count, KIND_FULL << KIND_SHIFT, pos, 0, 0, 0, 0);
@@ -200,7 +213,8 @@ export function scan(
     }
     if (masked && lengthLow !== 0) {
       const k = payloadStart - 4;
-      xorInPlace(chunk, payloadStart, lengthLow, chunk[k], chunk[k + 1], chunk[k + 2], chunk[k + 3]);
+      if (words === null && lengthLow >= WORD_LOOP_MIN_BYTES) words = wordView(chunk);
+      xorInPlace(chunk, payloadStart, lengthLow, chunk[k], chunk[k + 1], chunk[k + 2], chunk[k + 3], words);
     }
     write(records, count, info | (KIND_FRAME << KIND_SHIFT), pos, payloadStart, lengthLow, 0, 0);
     count++;
