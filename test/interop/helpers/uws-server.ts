@@ -14,6 +14,19 @@ type Uws = typeof import('@trufflesuite/uws-js-unofficial');
 /** The binary's name as the package spells it: uws_<platform>_<arch>_<Node ABI>.node. */
 export const UWS_BINARY = `@trufflesuite/uws-js-unofficial/binaries/uws_${process.platform}_${process.arch}_${process.versions.modules}.node`;
 
+/**
+ * Whether the package ships a binary for this Node's ABI at all (it stops at Node 20's ABI 115).
+ * Where it does not, there is no uWebSockets.js to test against; where it does, it must load.
+ */
+export function uwsBinaryShipped(): boolean {
+  try {
+    createRequire(__filename).resolve(UWS_BINARY);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function loadUwsNative(): Uws {
   try {
     return createRequire(__filename)(UWS_BINARY) as Uws;
