@@ -1,0 +1,29 @@
+'use strict';
+/**
+ * What every benchmark server shares with the orchestrator (bench/load/run-load.ts): the port comes
+ * as the first argument, "ready <port>" on stdout says the server listens, and a "gc" line on stdin
+ * runs a full collection (the server runs with --expose-gc) and is answered with "gc-done", so the
+ * memory workload reads RSS without garbage that a collection would free.
+ */
+const readline = require('node:readline');
+
+function portFromArgs() {
+  const port = Number(process.argv[2]);
+  if (!Number.isInteger(port) || port <= 0 || port > 65535) {
+    throw new Error(`usage: ${process.argv[1]} <port>; got ${JSON.stringify(process.argv[2])}`);
+  }
+  return port;
+}
+
+function announceReady(port, description) {
+  process.stderr.write(`${description}\n`);
+  process.stdout.write(`ready ${port}\n`);
+  readline.createInterface({ input: process.stdin }).on('line', (line) => {
+    if (line.trim() !== 'gc') return;
+    if (typeof global.gc !== 'function') throw new Error('gc requested, but the server runs without --expose-gc');
+    global.gc();
+    process.stdout.write('gc-done\n');
+  });
+}
+
+module.exports = { portFromArgs, announceReady };
