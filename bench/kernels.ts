@@ -51,10 +51,11 @@ const THROUGHPUT_NOTES = [
   '- native, wasm, ts: the raw tier functions (no select.ts thresholds); wasm pays its copy into and out of',
   "  WASM memory; wasm in place unmasks bytes already in its staging region (n/a beyond that region's size).",
   "- bufferutil and ws's JS loop take the whole buffer, as ws calls them; Buffer.copy moves the same bytes",
-  '  with no XOR. It is not a reliable ceiling between 16 KiB and 128 KiB: glibc 2.36 sends such copies to',
-  '  `rep movsb`, which on this AMD EPYC VM drops to ~3 GB/s for some buffer alignments (with',
-  '  GLIBC_TUNABLES=glibc.cpu.x86_rep_movsb_threshold raised it stays above 40 GB/s). Anything built on',
-  '  memcpy/TypedArray#set (the ts mask, the wasm copies) can meet the same dip.',
+  '  with no XOR: the memory ceiling.',
+  '- Each mask source and target share one allocation, half a page apart (bench/lib/buffers.ts): glibc',
+  "  2.36's memcpy (`rep movsb`) on this AMD EPYC runs ~15x slower when the target sits a few bytes past",
+  '  the source modulo 4 KiB, which is where two same-size buffers allocated back to back land. Anything',
+  '  that copies (the ts mask, the wasm copies, a Buffer.copy) can meet that slow path in real use.',
 ].join('\n');
 
 function loadAverage(): string {

@@ -52,7 +52,9 @@ export type ServerWebSocketClass<T extends ServerWebSocket> = new (
 /** What `verifyClient` sees (ws's `info`). */
 export interface VerifyClientInfo {
   /** Origin (Sec-WebSocket-Origin for protocol version 8). */
-  readonly origin: string | undefined;
+  /** The Origin header (Sec-WebSocket-Origin for version 8); typed string as in @types/ws, though it
+   * is undefined at run time when the client sent none, as in ws. */
+  readonly origin: string;
   /** Whether the connection is TLS (`req.socket.authorized || req.socket.encrypted`). */
   readonly secure: boolean;
   readonly req: IncomingMessage;
@@ -309,7 +311,7 @@ export class WebSocketServer<T extends ServerWebSocket = WebSocket> extends Even
     const verifyClient = this.options.verifyClient;
     if (verifyClient !== undefined) {
       const info: VerifyClientInfo = {
-        origin: result.origin,
+        origin: result.origin as string,
         secure: isSecure(req),
         req,
       };

@@ -30,6 +30,8 @@ import { encodeCloseBody } from './protocol/close-frame';
 import { kStatusCode } from './protocol/errors';
 import { TimerHandle, timerWheel } from './timers/timer-wheel';
 import {
+  CloseEvent,
+  ErrorEvent,
   EventListener,
   EventType,
   addEventListener,
@@ -91,7 +93,8 @@ export interface WebSocketSendOptions {
 }
 
 /** A message payload as ws's send accepts it. */
-export type WebSocketData = SendData | Blob | number | null | undefined;
+/** What send/ping/pong accept: ws's types, plus Buffer fragments (binaryType 'fragments'), sent joined. */
+export type WebSocketData = SendData | readonly Buffer[] | Blob | number | null | undefined;
 
 type WsSocket = Duplex & {
   [kWebSocket]?: WebSocket;
@@ -218,28 +221,28 @@ export class WebSocket extends EventEmitter {
     return this._url as string;
   }
 
-  get onopen(): EventListener | null {
-    return getEventAttribute(this, 'open');
+  get onopen(): ((event: Event) => void) | null {
+    return getEventAttribute(this, 'open') as ((event: Event) => void) | null;
   }
-  set onopen(handler: unknown) {
+  set onopen(handler: ((event: Event) => void) | null) {
     setEventAttribute(this, 'open', handler);
   }
-  get onmessage(): EventListener | null {
-    return getEventAttribute(this, 'message');
+  get onmessage(): ((event: MessageEvent) => void) | null {
+    return getEventAttribute(this, 'message') as ((event: MessageEvent) => void) | null;
   }
-  set onmessage(handler: unknown) {
+  set onmessage(handler: ((event: MessageEvent) => void) | null) {
     setEventAttribute(this, 'message', handler);
   }
-  get onclose(): EventListener | null {
-    return getEventAttribute(this, 'close');
+  get onclose(): ((event: CloseEvent) => void) | null {
+    return getEventAttribute(this, 'close') as ((event: CloseEvent) => void) | null;
   }
-  set onclose(handler: unknown) {
+  set onclose(handler: ((event: CloseEvent) => void) | null) {
     setEventAttribute(this, 'close', handler);
   }
-  get onerror(): EventListener | null {
-    return getEventAttribute(this, 'error');
+  get onerror(): ((event: ErrorEvent) => void) | null {
+    return getEventAttribute(this, 'error') as ((event: ErrorEvent) => void) | null;
   }
-  set onerror(handler: unknown) {
+  set onerror(handler: ((event: ErrorEvent) => void) | null) {
     setEventAttribute(this, 'error', handler);
   }
 
@@ -354,6 +357,7 @@ export class WebSocket extends EventEmitter {
       options = undefined;
     }
     if (typeof data === 'number') data = data.toString();
+    else if (isFragments(data)) data = Buffer.concat(data);
     if (this._readyState !== OPEN) {
       sendAfterClose(this, data, cb);
       return;
@@ -402,6 +406,7 @@ export class WebSocket extends EventEmitter {
       mask = undefined;
     }
     if (typeof data === 'number') data = data.toString();
+    else if (isFragments(data)) data = Buffer.concat(data);
     if (this._readyState !== OPEN) {
       sendAfterClose(this, data, cb);
       return;
@@ -477,6 +482,11 @@ function byteLength(data: SendData): number {
  * send/ping/pong after close() (readyState CLOSING or CLOSED): nothing is sent, the bytes count in
  * bufferedAmount and the callback gets an error, as ws.
  */
+/** A message received with binaryType 'fragments', forwarded as it came. */
+function isFragments(data: unknown): data is readonly Buffer[] {
+  return Array.isArray(data);
+}
+
 function sendAfterClose(ws: WebSocket, data: WebSocketData, cb: WriteCallback | undefined): void {
   if (data) {
     const length = isBlob(data) ? data.size : byteLength(data as SendData);

@@ -5,13 +5,13 @@
  * The tiers are called raw (loadNativeKernel/loadWasmKernel, not select.ts's threshold wrapper):
  * the tables are what the thresholds are derived from.
  */
-import { randomFillSync } from 'node:crypto';
 import http from 'node:http';
 import path from 'node:path';
 import { Kernel } from '../../src/kernels/contract';
 import { loadNativeKernel } from '../../src/kernels/native';
 import { tsKernel } from '../../src/kernels/ts';
 import { loadWasmKernel, wasmInPlaceUnmask, wasmStagingView } from '../../src/kernels/wasm';
+import { bufferPair, randomBytes } from '../lib/buffers';
 import { batchLoop } from '../lib/measure';
 
 /** bufferutil's shape, which ws calls: unmask covers the whole buffer. */
@@ -44,10 +44,6 @@ export interface Tiers {
   readonly errors: ReadonlyMap<string, string>;
 }
 
-export function randomBytes(size: number): Buffer {
-  return randomFillSync(Buffer.alloc(size));
-}
-
 const KEY = randomBytes(4);
 
 function message(error: unknown): string {
@@ -74,8 +70,10 @@ function kernelContender(id: ContenderId, kernel: Kernel | null, missing: string
     name: `${id} (${kernel.variant})`,
     missing: null,
     unmask: (size, batch) => batchLoop(kernel, kernel.unmask, [randomBytes(size), KEY, 0, size], batch),
-    mask: (size, batch) =>
-      batchLoop(kernel, kernel.mask, [randomBytes(size), KEY, Buffer.alloc(size), 0, size], batch),
+    mask: (size, batch) => {
+      const { source, target } = bufferPair(size);
+      return batchLoop(kernel, kernel.mask, [source, KEY, target, 0, size], batch);
+    },
   };
 }
 
@@ -91,7 +89,10 @@ function moduleContender(id: ContenderId, name: string, load: () => MaskModule):
     name,
     missing: null,
     unmask: (size, batch) => batchLoop(module, module.unmask, [randomBytes(size), KEY], batch),
-    mask: (size, batch) => batchLoop(module, module.mask, [randomBytes(size), KEY, Buffer.alloc(size), 0, size], batch),
+    mask: (size, batch) => {
+      const { source, target } = bufferPair(size);
+      return batchLoop(module, module.mask, [source, KEY, target, 0, size], batch);
+    },
   };
 }
 
@@ -130,8 +131,8 @@ function loadWsFallback(): MaskModule {
 
 /** The memory ceiling: a copy of the same size moves the same bytes with no XOR. */
 function copyLoop(size: number, batch: number): () => void {
-  const source = randomBytes(size);
-  return batchLoop(source, source.copy, [Buffer.alloc(size), 0, 0, size], batch);
+  const { source, target } = bufferPair(size);
+  return batchLoop(source, source.copy, [target, 0, 0, size], batch);
 }
 
 const bufferCopy: Contender = { id: 'copy', name: 'Buffer.copy', missing: null, unmask: copyLoop, mask: copyLoop };

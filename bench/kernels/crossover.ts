@@ -5,7 +5,8 @@
  */
 import { Kernel } from '../../src/kernels/contract';
 import { tsKernel } from '../../src/kernels/ts';
-import { Tiers, randomBytes } from './contenders';
+import { Tiers } from './contenders';
+import { bufferPair, randomBytes } from '../lib/buffers';
 import { Operation } from './throughput';
 import { Cell, markdownTable } from '../lib/table';
 import { batchFor, batchLoop, Job, measure, MeasureSettings } from '../lib/measure';
@@ -28,9 +29,10 @@ export interface Crossover {
 
 function loop(kernel: Kernel, operation: Operation, size: number, batch: number): () => void {
   const key = randomBytes(4);
+  const { source, target } = bufferPair(size);
   return operation === 'unmask'
-    ? batchLoop(kernel, kernel.unmask, [randomBytes(size), key, 0, size], batch)
-    : batchLoop(kernel, kernel.mask, [randomBytes(size), key, Buffer.alloc(size), 0, size], batch);
+    ? batchLoop(kernel, kernel.unmask, [source, key, 0, size], batch)
+    : batchLoop(kernel, kernel.mask, [source, key, target, 0, size], batch);
 }
 
 export function measureCrossover(tiers: Tiers, settings: MeasureSettings): Crossover {

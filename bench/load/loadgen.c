@@ -81,6 +81,8 @@ struct options {
   double duration_s;
   int sources;
   int server_pid;
+  int server_core;
+  int gen_core;
   double rate;
   int window;
   int concurrency;
@@ -106,7 +108,7 @@ struct conn {
 
 static struct options opt = {
     .mode = MODE_ECHO, .port = 0, .path = "/", .conns = 100, .inflight = 16, .size = 32, .text = 0,
-    .warmup_s = 1, .duration_s = 5, .sources = 8, .server_pid = 0, .rate = 20000, .window = 16,
+    .warmup_s = 1, .duration_s = 5, .sources = 8, .server_pid = 0, .server_core = -1, .gen_core = -1, .rate = 20000, .window = 16,
     .concurrency = 64, .seed = 0x5eed,
 };
 
@@ -133,6 +135,14 @@ static uint64_t messages, payload_bytes, handshakes;
 static uint64_t messages_at_start, bytes_at_start, handshakes_at_start;
 static uint64_t gen_cpu_at_start, server_ticks_at_start;
 static double gen_cpu, server_cpu = -1;
+
+/* Jiffies of one core from /proc/stat: busy counts softirq, where loopback TCP does much of its work
+   without charging it to either process; steal is time the hypervisor gave to another guest. */
+struct core_times {
+  uint64_t busy, steal, total;
+};
+static struct core_times server_core_at_start, gen_core_at_start;
+static double server_core_busy = -1, server_core_steal = -1, gen_core_busy = -1;
 static double measured_seconds;
 
 static uint64_t pub_sent, pub_done;
@@ -184,6 +194,34 @@ static int64_t server_ticks(void) {
   unsigned long utime = 0, stime = 0;
   if (sscanf(cursor + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) != 2) return -1;
   return (int64_t)(utime + stime);
+}
+
+static struct core_times core_times(int core) {
+  struct core_times times = {0, 0, 0};
+  if (core < 0) return times;
+  FILE *file = fopen("/proc/stat", "r");
+  if (file == NULL) return times;
+  char line[512], name[16];
+  snprintf(name, sizeof name, "cpu%d ", core);
+  while (fgets(line, sizeof line, file) != NULL) {
+    if (strncmp(line, name, strlen(name)) != 0) continue;
+    unsigned long long v[8] = {0};
+    /* user nice system idle iowait irq softirq steal */
+    sscanf(line + strlen(name), "%llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+           &v[6], &v[7]);
+    times.busy = v[0] + v[1] + v[2] + v[5] + v[6];
+    times.steal = v[7];
+    times.total = times.busy + v[3] + v[4] + v[7];
+    break;
+  }
+  fclose(file);
+  return times;
+}
+
+static double core_share(struct core_times from, struct core_times to, int steal) {
+  if (to.total <= from.total) return -1;
+  uint64_t part = steal ? to.steal - from.steal : to.busy - from.busy;
+  return (double)part / (double)(to.total - from.total);
 }
 
 static uint64_t next_random(void) {
@@ -456,6 +494,8 @@ static void snapshot_start(void) {
   gen_cpu_at_start = cpu_ns();
   server_ticks_at_start = (uint64_t)server_ticks();
   lat_sent_at_start = lat_sent;
+  server_core_at_start = core_times(opt.server_core);
+  gen_core_at_start = core_times(opt.gen_core);
   phase = PH_MEASURE;
 }
 
@@ -468,6 +508,12 @@ static void snapshot_end(void) {
     server_cpu = (double)(ticks - (int64_t)server_ticks_at_start) / (double)sysconf(_SC_CLK_TCK) / measured_seconds;
   }
   lat_sent_at_end = lat_sent;
+  if (opt.server_core >= 0) {
+    struct core_times server_core = core_times(opt.server_core);
+    server_core_busy = core_share(server_core_at_start, server_core, 0);
+    server_core_steal = core_share(server_core_at_start, server_core, 1);
+  }
+  if (opt.gen_core >= 0) gen_core_busy = core_share(gen_core_at_start, core_times(opt.gen_core), 0);
 }
 
 static void begin_phases(void) {
@@ -616,8 +662,9 @@ static void on_message_data(struct conn *c, int opcode, int fin, const uint8_t *
       memcpy(&intended, payload, 8);
       memcpy(&seq, payload + 8, 8);
       if (seq >= lat_sent) fatal("connection %u: echo carries sequence %llu never sent", c->id, (unsigned long long)seq);
-      if (intended >= t_measure && phase != PH_CONNECTING && seq >= lat_sent_at_start &&
-          (lat_sent_at_end == 0 || seq < lat_sent_at_end)) {
+      /* Only messages sent inside the measured window count; warmup and drain ones do not. */
+      int in_window = t_measure != 0 && seq >= lat_sent_at_start && (lat_sent_at_end == 0 || seq < lat_sent_at_end);
+      if (in_window) {
         record_latency(now_ns() - intended);
         lat_measured++;
       }
@@ -943,10 +990,12 @@ static void print_result(void) {
   double seconds = measured_seconds > 0 ? measured_seconds : 1;
   uint64_t count = opt.mode == MODE_HANDSHAKE ? handshakes - handshakes_at_start : messages - messages_at_start;
   printf("{\"mode\":\"%s\",\"conns\":%d,\"size\":%zu,\"seconds\":%.4f,\"count\":%llu,\"rate\":%.1f,"
-         "\"payload_mb_per_s\":%.3f,\"gen_cpu\":%.4f,\"server_cpu\":%.4f",
+         "\"payload_mb_per_s\":%.3f,\"gen_cpu\":%.4f,\"server_cpu\":%.4f,\"server_core_busy\":%.4f,"
+         "\"server_core_steal\":%.4f,\"gen_core_busy\":%.4f",
          names[opt.mode], opt.mode == MODE_BROADCAST ? subscribers : nconns, opt.size, seconds,
          (unsigned long long)count, (double)count / seconds,
-         (double)(payload_bytes - bytes_at_start) / seconds / 1e6, gen_cpu, server_cpu);
+         (double)(payload_bytes - bytes_at_start) / seconds / 1e6, gen_cpu, server_cpu, server_core_busy,
+         server_core_steal, gen_core_busy);
   if (opt.mode == MODE_LATENCY) {
     printf(",\"target_rate\":%.1f,\"sent_rate\":%.1f,\"samples\":%llu,\"p50_us\":%.2f,\"p90_us\":%.2f,"
            "\"p99_us\":%.2f,\"p999_us\":%.2f,\"max_us\":%.2f,\"max_send_lag_us\":%.2f",
@@ -990,6 +1039,8 @@ static void parse_args(int argc, char **argv) {
     else if (strcmp(name, "--duration") == 0) opt.duration_s = number_arg(name, value);
     else if (strcmp(name, "--sources") == 0) opt.sources = (int)number_arg(name, value);
     else if (strcmp(name, "--server-pid") == 0) opt.server_pid = (int)number_arg(name, value);
+    else if (strcmp(name, "--server-core") == 0) opt.server_core = (int)number_arg(name, value);
+    else if (strcmp(name, "--gen-core") == 0) opt.gen_core = (int)number_arg(name, value);
     else if (strcmp(name, "--rate") == 0) opt.rate = number_arg(name, value);
     else if (strcmp(name, "--window") == 0) opt.window = (int)number_arg(name, value);
     else if (strcmp(name, "--concurrency") == 0) opt.concurrency = (int)number_arg(name, value);

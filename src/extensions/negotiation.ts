@@ -115,8 +115,9 @@ export function validateConfiguration(params: ExtensionParams, inOffer: boolean)
   const result: DeflateParams = {};
   for (const key of Object.keys(params)) {
     const values = params[key];
-    if (!PARAMETERS.has(key)) return new Error(`Unknown parameter "${key}"`);
+    // ws's order: a duplicate is reported before an unknown name.
     if (values.length > 1) return new Error(`Parameter "${key}" must have only a single value`);
+    if (!PARAMETERS.has(key)) return new Error(`Unknown parameter "${key}"`);
     const value = values[0];
     if (key === 'server_no_context_takeover' || key === 'client_no_context_takeover') {
       // Sections 7.1.1.1-7.1.1.2: these parameters have no value.

@@ -64,8 +64,12 @@ class Lane {
     this.current = null;
     this.release = null;
     if (release !== null) release();
-    call.callback(error, result);
-    if (this.current === null) this.next();
+    try {
+      call.callback(error, result);
+    } finally {
+      // A callback that throws (a user's message handler, run synchronously) must not stall the lane.
+      if (this.current === null) this.next();
+    }
   }
 
   /** Drops every call; with an error, their callbacks get it. The limiter place is given back. */

@@ -36,12 +36,13 @@ export const SMALL_FRAME_MAX_BYTES = 2048;
 
 /** What a socket must offer: net.Socket, tls.TLSSocket and any Duplex do. */
 export interface SocketLike {
-  write(chunk: Uint8Array, callback?: (error?: Error | null) => void): boolean;
+  write(chunk: Uint8Array, callback?: WriteCallback): boolean;
   cork(): void;
   uncork(): void;
 }
 
-export type WriteCallback = (error?: Error | null) => void;
+/** Called once the frame is written, or with the error that stopped it (@types/ws's `(err?: Error) => void`). */
+export type WriteCallback = (error?: Error) => void;
 
 /** What send, ping and pong accept, as ws's toBuffer: strings go out as UTF-8. */
 export type SendData = string | Buffer | ArrayBuffer | ArrayBufferView;

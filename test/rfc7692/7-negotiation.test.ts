@@ -243,6 +243,7 @@ describe('7 negotiation: the client checks the response', () => {
     'permessage-deflate; client_max_window_bits=7',
     'permessage-deflate; server_no_context_takeover=yes',
     'permessage-deflate; foo',
+    'permessage-deflate; foo; foo',
     'permessage-deflate; client_no_context_takeover; client_no_context_takeover',
     // Two elements: as ws, the first one is the configuration.
     'permessage-deflate; server_max_window_bits=10, permessage-deflate',

@@ -1,0 +1,256 @@
+/**
+ * `npm run bench:load`: the load benchmark of issue 5. Builds the C generator, then for every
+ * workload runs each server SIMDWS_LOAD_RUNS times (interleaved, so a noisy minute on the shared
+ * machine hits every server alike), each run against a fresh server process. Prints the tables,
+ * rewrites the "load" section of bench/RESULTS.md and writes bench/charts/load-<workload>.svg.
+ *
+ * Environment: SIMDWS_LOAD_RUNS (3), SIMDWS_LOAD_WARMUP_S (1), SIMDWS_LOAD_DURATION_S (5),
+ * SIMDWS_LOAD_SERVERS and SIMDWS_LOAD_WORKLOADS (comma-separated ids; default all). The full run
+ * takes about 13 minutes.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { selectKernel } from '../../src/kernels/select';
+import { machineInfo } from '../lib/machine';
+import { writeSection } from '../lib/results-file';
+import { buildLoadgen } from './build-loadgen';
+import { endAllChildren, freePort, GENERATOR_CORE, runLoadgen, SERVER_CORE, startServer, tasksetWorks } from './processes';
+import type { RunningServer } from './processes';
+import { LoadRow, renderSection, SECTION_NAME, workloadTable, WorkloadResult } from './results-writer';
+import { BASELINE_SERVER, SERVERS, ServerDefinition } from './servers';
+import { commonLimit, Limit, limitOf, median, summarize } from './stats';
+import { renderChart } from './svg-chart';
+import { figureOf, LoadgenResult, memoryFigure, MemoryResult, Workload, WORKLOADS } from './workloads';
+
+const BENCH_DIR = path.join(__dirname, '..');
+const RESULTS_FILE = path.join(BENCH_DIR, 'RESULTS.md');
+const CHARTS_DIR = path.join(BENCH_DIR, 'charts');
+/** Time for the idle connections and RSS to settle before the second reading. */
+const SETTLE_MS = 500;
+
+interface Settings {
+  readonly runs: number;
+  readonly warmupSeconds: number;
+  readonly durationSeconds: number;
+  readonly servers: readonly ServerDefinition[];
+  readonly workloads: readonly Workload[];
+}
+
+interface Outcome {
+  readonly figure: number;
+  readonly result: LoadgenResult | null;
+  readonly note: string;
+}
+
+function positive(name: string, fallback: number): number {
+  const value = Number(process.env[name] ?? fallback);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number`);
+  return value;
+}
+
+function pick<T extends { id: string }>(name: string, all: readonly T[]): readonly T[] {
+  const wanted = process.env[name];
+  if (wanted === undefined || wanted === '') return all;
+  const ids = wanted.split(',').map((id) => id.trim());
+  const unknown = ids.filter((id) => !all.some((entry) => entry.id === id));
+  if (unknown.length > 0) throw new Error(`${name}: unknown ${unknown.join(', ')}; known: ${all.map((entry) => entry.id).join(', ')}`);
+  return all.filter((entry) => ids.includes(entry.id));
+}
+
+function settingsFromEnv(): Settings {
+  return {
+    runs: Math.round(positive('SIMDWS_LOAD_RUNS', 3)),
+    warmupSeconds: positive('SIMDWS_LOAD_WARMUP_S', 1),
+    durationSeconds: positive('SIMDWS_LOAD_DURATION_S', 5),
+    servers: pick('SIMDWS_LOAD_SERVERS', SERVERS),
+    workloads: pick('SIMDWS_LOAD_WORKLOADS', WORKLOADS),
+  };
+}
+
+/** simdws tiers that cannot load here (say, no compiler for the native addon) are left out, with the reason. */
+function unavailableTier(server: ServerDefinition): string | null {
+  if (server.tier === null) return null;
+  try {
+    selectKernel({ SIMDWS_KERNEL: server.tier });
+    return null;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function settledRss(server: RunningServer): Promise<number> {
+  await server.collectGarbage();
+  await sleep(SETTLE_MS);
+  await server.collectGarbage();
+  return server.rssBytes();
+}
+
+function commonArgs(port: number, server: RunningServer, settings: Settings): string[] {
+  return [
+    '--port', String(port),
+    '--warmup', String(settings.warmupSeconds),
+    '--duration', String(settings.durationSeconds),
+    '--server-pid', String(server.pid),
+    '--server-core', String(SERVER_CORE),
+    '--gen-core', String(GENERATOR_CORE),
+  ];
+}
+
+async function measureMemory(binary: string, workload: Workload, port: number, server: RunningServer, settings: Settings): Promise<Outcome> {
+  const before = await settledRss(server);
+  let memory: MemoryResult | null = null;
+  await runLoadgen(binary, [...workload.args, ...commonArgs(port, server, settings)], {
+    timeoutMs: 180_000,
+    onReady: async (event) => {
+      await sleep(SETTLE_MS);
+      memory = { conns: event.conns, rssBeforeBytes: before, rssAfterBytes: await settledRss(server), connectSeconds: event.connect_seconds };
+    },
+  });
+  if (memory === null) throw new Error('the generator never reported its connections open');
+  const done: MemoryResult = memory;
+  return { figure: memoryFigure(done), result: null, note: `RSS ${(done.rssBeforeBytes / 2 ** 20).toFixed(0)} → ${(done.rssAfterBytes / 2 ** 20).toFixed(0)} MiB` };
+}
+
+async function measureOnce(binary: string, workload: Workload, definition: ServerDefinition, settings: Settings, descriptions: Map<string, string>): Promise<Outcome> {
+  const port = await freePort();
+  const server = await startServer(definition, port);
+  if (!descriptions.has(definition.id)) descriptions.set(definition.id, server.description.split('\n').join('; '));
+  try {
+    if (workload.args.includes('idle')) return await measureMemory(binary, workload, port, server, settings);
+    const result = await runLoadgen(binary, [...workload.args, ...commonArgs(port, server, settings)], {
+      timeoutMs: (settings.warmupSeconds + settings.durationSeconds) * 1000 + 120_000,
+    });
+    const note = result.p50_us !== undefined ? `p50 ${result.p50_us.toFixed(0)} µs, p99.9 ${(result.p999_us ?? NaN).toFixed(0)} µs` : '';
+    return { figure: figureOf(workload, result), result, note };
+  } finally {
+    await server.stop();
+  }
+}
+
+function medianOf(outcomes: readonly Outcome[], field: keyof LoadgenResult): number | null {
+  const values = outcomes.flatMap((outcome) => (outcome.result === null ? [] : [Number(outcome.result[field])]));
+  return values.length === 0 ? null : median(values);
+}
+
+function rowOf(definition: ServerDefinition, workload: Workload, outcomes: readonly Outcome[], error: string | null): LoadRow {
+  const base = { serverId: definition.id, label: definition.label };
+  if (error !== null || outcomes.length === 0) {
+    return { ...base, summary: null, error: error ?? 'no runs', serverCpu: null, serverCoreBusy: null, genCpu: null, genCoreBusy: null, limit: null, note: '' };
+  }
+  const limits: Limit[] = outcomes.flatMap((outcome) => (outcome.result === null ? [] : [limitOf(outcome.result.mode, outcome.result)]));
+  const middle = median(outcomes.map((outcome) => outcome.figure));
+  return {
+    ...base,
+    summary: summarize(outcomes.map((outcome) => outcome.figure)),
+    error: null,
+    serverCpu: medianOf(outcomes, 'server_cpu'),
+    serverCoreBusy: medianOf(outcomes, 'server_core_busy'),
+    genCpu: medianOf(outcomes, 'gen_cpu'),
+    genCoreBusy: medianOf(outcomes, 'gen_core_busy'),
+    limit: limits.length === 0 ? null : commonLimit(limits),
+    // The note of the run whose figure is the median.
+    note: outcomes.find((outcome) => outcome.figure === middle)?.note ?? outcomes[0].note,
+  };
+}
+
+function serversFor(workload: Workload, servers: readonly ServerDefinition[]): readonly ServerDefinition[] {
+  if (workload.kernelSensitive) return servers;
+  // Memory and handshakes do not touch the kernel: one simdws row, the tier select.ts picks by default.
+  const defaultTier = selectKernel({}).info.name;
+  return servers.filter((server) => server.tier === null || server.tier === defaultTier);
+}
+
+async function main(): Promise<void> {
+  const startedAt = Date.now();
+  const settings = settingsFromEnv();
+  const binary = buildLoadgen();
+  const loadAverage = os.loadavg()[0].toFixed(2);
+  const skipped = new Map<string, string>();
+  for (const server of settings.servers) {
+    const reason = unavailableTier(server);
+    if (reason !== null) skipped.set(server.id, reason);
+  }
+  const servers = settings.servers.filter((server) => !skipped.has(server.id));
+  const descriptions = new Map<string, string>();
+  const results: WorkloadResult[] = [];
+  let failures = 0;
+  for (const workload of settings.workloads) {
+    const contenders = serversFor(workload, servers);
+    const outcomes = new Map<string, Outcome[]>(contenders.map((server) => [server.id, []]));
+    const errors = new Map<string, string>();
+    for (let run = 0; run < settings.runs; run++) {
+      for (const server of contenders) {
+        if (errors.has(server.id)) continue;
+        process.stderr.write(`${workload.id} run ${run + 1}/${settings.runs}: ${server.label}… `);
+        try {
+          const outcome = await measureOnce(binary, workload, server, settings, descriptions);
+          outcomes.get(server.id)?.push(outcome);
+          process.stderr.write(`${outcome.figure.toFixed(1)} ${workload.unit}\n`);
+        } catch (error) {
+          const message = (error as Error).message;
+          errors.set(server.id, message.split('\n').join(' ').slice(0, 300));
+          failures++;
+          process.stderr.write(`FAILED\n${message}\n`);
+        }
+      }
+    }
+    const result: WorkloadResult = {
+      workload,
+      rows: contenders.map((server) => rowOf(server, workload, outcomes.get(server.id) ?? [], errors.get(server.id) ?? null)),
+    };
+    results.push(result);
+    console.log(`\n### ${workload.title}\n\n${workloadTable(result, BASELINE_SERVER)}\n`);
+    mkdirSync(CHARTS_DIR, { recursive: true });
+    writeFileSync(
+      path.join(CHARTS_DIR, `load-${workload.id}.svg`),
+      renderChart({
+        title: workload.title,
+        unit: workload.unit,
+        higherIsBetter: workload.higherIsBetter,
+        bars: result.rows.map((row) => ({ label: row.label, summary: row.summary })),
+      }),
+    );
+  }
+  const machine = machineInfo();
+  const serverLines = servers.map((server) => `${server.label}: ${descriptions.get(server.id) ?? 'never started'}`);
+  for (const [id, reason] of skipped) serverLines.push(`${id}: not run: ${reason}`);
+  const section = renderSection(
+    {
+      machine: `${machine.cpuModel}, ${machine.cores} cores; ${machine.simdFlags}`,
+      node: machine.node,
+      date: machine.date,
+      pinning: tasksetWorks() ? `server pinned to CPU ${SERVER_CORE}, generator to CPU ${GENERATOR_CORE} (taskset)` : 'NOT pinned: taskset unavailable',
+      runs: settings.runs,
+      warmupSeconds: settings.warmupSeconds,
+      durationSeconds: settings.durationSeconds,
+      loadAverage,
+      servers: serverLines,
+      minutes: (Date.now() - startedAt) / 60_000,
+    },
+    results,
+    servers.map((server) => ({ id: server.id, label: server.label })),
+    BASELINE_SERVER,
+  );
+  writeSection(RESULTS_FILE, SECTION_NAME, section);
+  console.log(`wrote the load section of ${RESULTS_FILE} and ${results.length} charts in ${CHARTS_DIR}`);
+  if (failures > 0) {
+    console.error(`${failures} server/workload combinations failed; see the FAILED rows`);
+    process.exitCode = 1;
+  }
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    endAllChildren();
+    process.exit(130);
+  });
+}
+
+main().catch((error: unknown) => {
+  endAllChildren();
+  console.error(error);
+  process.exitCode = 1;
+});

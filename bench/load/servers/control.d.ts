@@ -1,0 +1,3 @@
+/** Types for control.js, which the JavaScript servers require and simdws-server.ts imports. */
+export function portFromArgs(): number;
+export function announceReady(port: number, description: string): void;

@@ -1,0 +1,60 @@
+'use strict';
+/**
+ * uWebSockets.js (the @trufflesuite build of v20.30) as its users run it. Echo sends the message back
+ * from the message handler; broadcast is uWS's own pub/sub: subscribers subscribe to a topic when they
+ * open and the publisher's messages go out with app.publish.
+ *
+ * The package quietly falls back to a JavaScript imitation when its binary does not match Node's
+ * ABI; benchmarking that would say nothing about uWebSockets, so the binary is loaded by path and a
+ * missing one stops the server with an error.
+ */
+const { announceReady, portFromArgs } = require('./control');
+
+const BINARY = `@trufflesuite/uws-js-unofficial/binaries/uws_${process.platform}_${process.arch}_${process.versions.modules}.node`;
+const TOPIC = 'broadcast';
+/** Above the 64 KiB workload (uWS's default limit is 16 KiB). */
+const MAX_PAYLOAD = 1024 * 1024;
+
+function loadNative() {
+  try {
+    return require(BINARY);
+  } catch (error) {
+    throw new Error(
+      `uWebSockets.js has no native binary for Node ${process.version} (ABI ${process.versions.modules}); ` +
+        'refusing to benchmark its JavaScript fallback',
+      { cause: error },
+    );
+  }
+}
+
+const uws = loadNative();
+const port = portFromArgs();
+
+const app = uws.App().ws('/*', {
+  compression: uws.DISABLED,
+  maxPayloadLength: MAX_PAYLOAD,
+  // A closed-loop benchmark never queues more than its window; this only keeps uWS from dropping.
+  maxBackpressure: 64 * MAX_PAYLOAD,
+  idleTimeout: 0,
+  upgrade(res, req, context) {
+    res.upgrade(
+      { url: req.getUrl() },
+      req.getHeader('sec-websocket-key'),
+      req.getHeader('sec-websocket-protocol'),
+      req.getHeader('sec-websocket-extensions'),
+      context,
+    );
+  },
+  open(ws) {
+    if (ws.getUserData().url === '/sub') ws.subscribe(TOPIC);
+  },
+  message(ws, message, isBinary) {
+    if (ws.getUserData().url === '/pub') app.publish(TOPIC, message, isBinary);
+    else ws.send(message, isBinary);
+  },
+});
+
+app.listen('127.0.0.1', port, (token) => {
+  if (!token) throw new Error(`uWebSockets.js could not listen on 127.0.0.1:${port}`);
+  announceReady(port, `uWebSockets.js native binary ${BINARY}`);
+});

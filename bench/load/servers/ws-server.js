@@ -1,0 +1,31 @@
+'use strict';
+/**
+ * ws 8 as its users run it: a WebSocketServer on its own HTTP server, permessage-deflate off (ws's
+ * default), bufferutil and utf-8-validate loaded. Echo is ws's README echo; broadcast is ws's README
+ * broadcast: loop over `wss.clients` and send to every open client but the publisher.
+ */
+const { WebSocketServer, WebSocket } = require('ws');
+const { announceReady, portFromArgs } = require('./control');
+
+// ws silently falls back to its JavaScript mask loop when bufferutil is missing or disabled; that
+// would benchmark a different ws than its users get, so the server refuses to start instead.
+if (process.env.WS_NO_BUFFER_UTIL) throw new Error('WS_NO_BUFFER_UTIL is set: ws would run without bufferutil');
+require('bufferutil');
+
+const port = portFromArgs();
+const wss = new WebSocketServer({ host: '127.0.0.1', port }, () => {
+  announceReady(port, `ws ${require('ws/package.json').version} with bufferutil ${require('bufferutil/package.json').version}`);
+});
+
+wss.on('connection', (ws, request) => {
+  if (request.url === '/sub') return;
+  if (request.url === '/pub') {
+    ws.on('message', (data, isBinary) => {
+      for (const client of wss.clients) {
+        if (client !== ws && client.readyState === WebSocket.OPEN) client.send(data, { binary: isBinary });
+      }
+    });
+    return;
+  }
+  ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+});

@@ -1,0 +1,115 @@
+/**
+ * The seven workloads of issue 5: what the generator does (its command line) and which number of its
+ * result is the row's figure. Sizes are payload bytes; every echo is checked byte for byte.
+ */
+export type LoadgenMode = 'echo' | 'broadcast' | 'latency' | 'handshake' | 'idle';
+
+/** One JSON line printed by loadgen.c; fields a mode does not measure are absent. */
+export interface LoadgenResult {
+  readonly mode: LoadgenMode;
+  readonly conns: number;
+  readonly seconds: number;
+  readonly count: number;
+  readonly rate: number;
+  readonly payload_mb_per_s: number;
+  /** Fractions of one core over the measured window; -1 when not measured. */
+  readonly gen_cpu: number;
+  readonly server_cpu: number;
+  readonly server_core_busy: number;
+  readonly server_core_steal: number;
+  readonly gen_core_busy: number;
+  readonly p50_us?: number;
+  readonly p99_us?: number;
+  readonly p999_us?: number;
+  readonly max_us?: number;
+  readonly sent_rate?: number;
+  readonly samples?: number;
+}
+
+/** What a memory run measures, read by the orchestrator from /proc while the connections idle. */
+export interface MemoryResult {
+  readonly conns: number;
+  readonly rssBeforeBytes: number;
+  readonly rssAfterBytes: number;
+  readonly connectSeconds: number;
+}
+
+export interface Workload {
+  readonly id: string;
+  readonly title: string;
+  readonly unit: string;
+  readonly higherIsBetter: boolean;
+  /** Whether the kernel tier can change the figure; if not, only simdws's default tier runs it. */
+  readonly kernelSensitive: boolean;
+  readonly args: readonly string[];
+}
+
+export const WORKLOADS: readonly Workload[] = [
+  {
+    id: 'echo-32b',
+    title: 'Echo 32 B binary, 100 connections x 16 in flight',
+    unit: 'msg/s',
+    higherIsBetter: true,
+    kernelSensitive: true,
+    args: ['--mode', 'echo', '--conns', '100', '--inflight', '16', '--size', '32'],
+  },
+  {
+    id: 'echo-1k-text',
+    title: 'Echo 1 KiB text, 100 connections x 16 in flight',
+    unit: 'msg/s',
+    higherIsBetter: true,
+    kernelSensitive: true,
+    args: ['--mode', 'echo', '--conns', '100', '--inflight', '16', '--size', '1024', '--text'],
+  },
+  {
+    id: 'echo-64k',
+    title: 'Echo 64 KiB binary, 10 connections x 4 in flight',
+    unit: 'MB/s one way',
+    higherIsBetter: true,
+    kernelSensitive: true,
+    args: ['--mode', 'echo', '--conns', '10', '--inflight', '4', '--size', '65536'],
+  },
+  {
+    id: 'broadcast-64b',
+    title: 'Broadcast 64 B to 1,000 subscribers, 16 publishes in flight',
+    unit: 'deliveries/s',
+    higherIsBetter: true,
+    kernelSensitive: true,
+    args: ['--mode', 'broadcast', '--conns', '1000', '--size', '64', '--window', '16'],
+  },
+  {
+    id: 'idle-memory',
+    title: 'Memory per idle connection, 10,000 connections',
+    unit: 'bytes/conn',
+    higherIsBetter: false,
+    kernelSensitive: false,
+    args: ['--mode', 'idle', '--conns', '10000', '--concurrency', '256'],
+  },
+  {
+    id: 'handshakes',
+    title: 'Handshakes: connect, upgrade, close handshake; 64 at a time',
+    unit: 'handshakes/s',
+    higherIsBetter: true,
+    kernelSensitive: false,
+    args: ['--mode', 'handshake', '--concurrency', '64'],
+  },
+  {
+    id: 'latency-p99',
+    title: 'Round-trip p99 at 20,000 msg/s (open loop, 32 B, 50 connections)',
+    unit: 'µs',
+    higherIsBetter: false,
+    kernelSensitive: true,
+    args: ['--mode', 'latency', '--conns', '50', '--rate', '20000', '--size', '32'],
+  },
+];
+
+/** The row's figure from one generator run. */
+export function figureOf(workload: Workload, result: LoadgenResult): number {
+  if (workload.id === 'echo-64k') return result.payload_mb_per_s;
+  if (workload.id === 'latency-p99') return result.p99_us ?? NaN;
+  return result.rate;
+}
+
+export function memoryFigure(result: MemoryResult): number {
+  return (result.rssAfterBytes - result.rssBeforeBytes) / result.conns;
+}
