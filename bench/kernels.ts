@@ -3,6 +3,10 @@
  * thresholds, scan frames/s beside ws's Receiver, and the issue's targets as ratios. Prints
  * markdown and rewrites the "kernels" section of bench/RESULTS.md.
  *
+ * It measures the compiled build in dist/ (what users run; `npm run bench:kernels` builds it first):
+ * under tsx every imported constant becomes a getter call, which in these loops costs more than the
+ * work measured (the wasm scan of 32-byte frames read 280 ns per frame through src/, 35 through dist/).
+ *
  * SIMDWS_BENCH_TIME_MS (default 120) sets the time per measurement and round (5 rounds); the full
  * run stays near three minutes at the default. A lower value gives a quick, rougher run.
  */
@@ -15,7 +19,7 @@ import {
   NATIVE_UNMASK_MIN_BYTES,
   WASM_MASK_MIN_BYTES,
   WASM_UNMASK_MIN_BYTES,
-} from '../src/kernels/select';
+} from '../dist/kernels/select';
 import { Contender, loadContenders, loadTiers, Tiers } from './kernels/contenders';
 import { crossoverSize, formatCrossover, formatThresholds, measureCrossover, Threshold } from './kernels/crossover';
 import { formatScan, measureScan } from './kernels/scan';

@@ -7,10 +7,10 @@
  */
 import http from 'node:http';
 import path from 'node:path';
-import { Kernel } from '../../src/kernels/contract';
-import { loadNativeKernel } from '../../src/kernels/native';
-import { tsKernel } from '../../src/kernels/ts';
-import { loadWasmKernel, wasmInPlaceUnmask, wasmStagingView } from '../../src/kernels/wasm';
+import { Kernel } from '../../dist/kernels/contract';
+import { loadNativeKernel } from '../../dist/kernels/native';
+import { tsKernel } from '../../dist/kernels/ts';
+import { loadWasmKernel, wasmInPlaceUnmask, wasmStagingView } from '../../dist/kernels/wasm';
 import { bufferPair, randomBytes } from '../lib/buffers';
 import { batchLoop } from '../lib/measure';
 

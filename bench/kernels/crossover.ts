@@ -3,8 +3,8 @@
  * functions. The crossover is where a tier starts to pay for crossing into it; select.ts keeps
  * smaller calls in TypeScript (the NATIVE_* and WASM_* MIN_BYTES constants).
  */
-import { Kernel } from '../../src/kernels/contract';
-import { tsKernel } from '../../src/kernels/ts';
+import { Kernel } from '../../dist/kernels/contract';
+import { tsKernel } from '../../dist/kernels/ts';
 import { Tiers } from './contenders';
 import { bufferPair, randomBytes } from '../lib/buffers';
 import { Operation } from './throughput';

@@ -8,8 +8,8 @@
  * between the same two buffers every time; it is measured alone, per contestant, and subtracted,
  * and both figures are printed.
  */
-import { Kernel, KIND_FRAME, RECORD_WORDS, recordKind, SCAN_EXPECT_MASKED } from '../../src/kernels/contract';
-import { tsKernel } from '../../src/kernels/ts';
+import { Kernel, KIND_FRAME, RECORD_WORDS, recordKind, SCAN_EXPECT_MASKED } from '../../dist/kernels/contract';
+import { tsKernel } from '../../dist/kernels/ts';
 import { Tiers } from './contenders';
 import { bufferPair, randomBytes } from '../lib/buffers';
 import { Cell, markdownTable } from '../lib/table';
