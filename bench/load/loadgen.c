@@ -874,19 +874,13 @@ static void prepare_requests(void) {
   }
 }
 
-static int connecting_now;
-
 /* Opens connections a batch at a time so the server's accept backlog never overflows. */
 static void open_more(void) {
-  int pending = 0;
-  for (int i = 0; i < nconns && i < started; i++) {
-    if (conns[i].state == C_CONNECTING || conns[i].state == C_UPGRADING) pending++;
-  }
-  connecting_now = pending;
-  while (started < nconns && connecting_now < opt.concurrency) {
+  int pending = started - opened;
+  while (started < nconns && pending < opt.concurrency) {
     open_socket(&conns[started]);
     started++;
-    connecting_now++;
+    pending++;
   }
 }
 
