@@ -8,7 +8,9 @@
  *
  * Where the answers differ from ws 8 (see handshake/upgrade-request.ts): a Sec-WebSocket-Version that
  * is present but not 8 or 13 gets 426 with `Sec-WebSocket-Version: 13` (section 4.2.2 item 4), and a
- * Connection header without "Upgrade" gets 400 (section 4.2.1 item 4).
+ * Connection header without "Upgrade" gets 400 (section 4.2.1 item 4). A permessage-deflate offer the
+ * server cannot accept is declined and the connection opens uncompressed (RFC 7692 section 5: "the
+ * server MUST NOT accept" it, and section 7: it "MUST decline"); ws answers 400 to it.
  */
 import { EventEmitter } from 'events';
 import { STATUS_CODES, createServer } from 'http';
@@ -16,9 +18,13 @@ import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'http
 import type { Server as HttpsServer } from 'https';
 import type { AddressInfo } from 'net';
 import type { Duplex } from 'stream';
+import { PerMessageDeflate } from './extensions/permessage-deflate';
+import type { DeflateParams, PerMessageDeflateOptions } from './extensions/permessage-deflate';
 import { abortHandshake } from './handshake/abort-handshake';
 import { acceptKey } from './handshake/accept-key';
 import { OriginDecision, allowedOrigins } from './handshake/allowed-origins';
+import { format as formatExtensions } from './handshake/extension-header';
+import type { ExtensionOffers } from './handshake/extension-header';
 import {
   MESSAGE_INVALID_EXTENSIONS,
   MESSAGE_INVALID_PROTOCOL,
@@ -32,10 +38,18 @@ import {
   WebSocket,
   WebSocketOptions,
 } from './websocket';
+import { ConnectionTimerOptions, validateConnectionTimerOptions } from './timers/connection-timers';
+import type { BackpressureOptions } from './backpressure/send-status';
+import { validateBackpressureOptions } from './backpressure/connection-backpressure';
+import { TopicRegistry } from './pubsub/topic-registry';
+import type { PublishOptions } from './pubsub/publish-batch';
+import type { SendData } from './protocol/sender';
 
 /** The part of a WebSocket the server drives: ws's contract between its server and its WebSocket. */
 export interface ServerWebSocket extends EventEmitter {
   _protocol: string;
+  /** The negotiated extensions by name, read by setSocket. */
+  _extensions: Record<string, unknown>;
   setSocket(socket: Duplex, head: Buffer, options: SetSocketOptions): void;
 }
 
@@ -74,7 +88,9 @@ export type VerifyClientAsync = (info: VerifyClientInfo, callback: VerifyClientC
 /** Picks the subprotocol from the client's offer (in its order), or false for none. */
 export type HandleProtocols = (protocols: Set<string>, request: IncomingMessage) => string | false;
 
-export interface ServerOptions<T extends ServerWebSocket = WebSocket> {
+/** Beyond ws: idleTimeout (s), sendPingsAutomatically, maxLifetime (min); all off by default. */
+/** Beyond ws, also: maxBackpressure, closeOnBackpressureLimit, slowConsumerPolicy (all off by default). */
+export interface ServerOptions<T extends ServerWebSocket = WebSocket> extends ConnectionTimerOptions, BackpressureOptions {
   /** ws `port`: create an HTTP server listening here. One of port, server or noServer is required. */
   port?: number;
   /** ws `host`: the address to listen on with `port`. Default: Node's (all interfaces). */
@@ -100,10 +116,12 @@ export interface ServerOptions<T extends ServerWebSocket = WebSocket> {
   /** ws `maxPendingAutoPongs`: automatic pongs that may wait to be written. Default: 60. */
   maxPendingAutoPongs?: number;
   /**
-   * ws `perMessageDeflate` (RFC 7692). Default: false. Accepted for compatibility: when on, a
-   * malformed Sec-WebSocket-Extensions gets 400 as in ws, but the extension is not negotiated yet.
+   * ws `perMessageDeflate` (RFC 7692): true (ws's defaults) or the extension's options, e.g.
+   * MEMORY_LEAN_DEFLATE. Default: false, as ws: compression costs memory per connection (zlib's window
+   * and hash tables). When on, a malformed Sec-WebSocket-Extensions gets 400 as in ws, and an offer
+   * that cannot be accepted is declined: the connection opens uncompressed (ws answers 400).
    */
-  perMessageDeflate?: boolean | Readonly<Record<string, unknown>>;
+  perMessageDeflate?: boolean | Readonly<PerMessageDeflateOptions>;
   /** ws `skipUTF8Validation`: do not check text messages and close reasons. Default: false. */
   skipUTF8Validation?: boolean;
   /** ws `verifyClient`: refuse a handshake (401 by default); the two-argument form is asynchronous. */
@@ -137,7 +155,7 @@ export interface ResolvedServerOptions<T extends ServerWebSocket = WebSocket> ex
   maxFragments: number;
   maxBufferedChunks: number;
   maxPendingAutoPongs: number;
-  perMessageDeflate: false | Readonly<Record<string, unknown>>;
+  perMessageDeflate: false | Readonly<PerMessageDeflateOptions>;
   skipUTF8Validation: boolean;
   verifyClient: VerifyClientSync | VerifyClientAsync | undefined;
   autoPong: boolean;
@@ -145,6 +163,9 @@ export interface ResolvedServerOptions<T extends ServerWebSocket = WebSocket> ex
   closeTimeout: number;
   WebSocket: ServerWebSocketClass<T>;
   allowedOrigins: readonly string[] | undefined;
+  idleTimeout: number;
+  sendPingsAutomatically: boolean;
+  maxLifetime: number;
 }
 
 const RUNNING = 0;
@@ -197,6 +218,9 @@ function resolveOptions<T extends ServerWebSocket>(options: ServerOptions<T>): R
     port: undefined,
     WebSocket: WebSocket as unknown as ServerWebSocketClass<T>,
     allowedOrigins: undefined,
+    idleTimeout: 0,
+    sendPingsAutomatically: false,
+    maxLifetime: 0,
     ...options,
   } as ResolvedServerOptions<T>;
   if (options.perMessageDeflate === true) resolved.perMessageDeflate = {};
@@ -214,11 +238,15 @@ export class WebSocketServer<T extends ServerWebSocket = WebSocket> extends Even
   private server: HttpServer | HttpsServer | null = null;
   private removeServerListeners: (() => void) | null = null;
   private readonly originCheck: OriginCheck | null;
+  /** The topics of the connections this server accepted (publish, numSubscribers). */
+  private readonly topics = new TopicRegistry();
 
   /** `callback` becomes a 'listening' listener when the server is created here (`port`). */
   constructor(options: ServerOptions<T>, callback?: () => void) {
     super();
     const resolved = resolveOptions(options);
+    validateConnectionTimerOptions(resolved);
+    validateBackpressureOptions(resolved);
 
     const hasPort = resolved.port != null;
     if (
@@ -239,6 +267,8 @@ export class WebSocketServer<T extends ServerWebSocket = WebSocket> extends Even
     }
     if (this.server !== null) this.removeServerListeners = this.attach(this.server);
 
+    // Options the extension refuses (window bits outside 8-15) throw here, not on a client's upgrade.
+    if (resolved.perMessageDeflate !== false) new PerMessageDeflate(resolved.perMessageDeflate, true);
     if (resolved.clientTracking) (this as { clients: Set<T> }).clients = new Set();
     this.options = resolved;
   }
@@ -279,6 +309,20 @@ export class WebSocketServer<T extends ServerWebSocket = WebSocket> extends Even
   }
 
   /** Whether this server takes the request: its pathname (without the query) must equal `path`. */
+  /**
+   * simdws's addition (uWebSockets.js's app.publish): sends `data` to every connection subscribed to
+   * `topic` (ws.subscribe), framed once and compressed once per compatible deflate profile; each
+   * subscriber gets its share of the tick's publishes in one write. Returns whether it had subscribers.
+   */
+  publish(topic: string, data: SendData, options?: PublishOptions): boolean {
+    return this.topics.publish(topic, data, options, null);
+  }
+
+  /** How many connections are subscribed to `topic`. */
+  numSubscribers(topic: string): number {
+    return this.topics.numSubscribers(topic);
+  }
+
   shouldHandle(req: IncomingMessage): boolean {
     const path = this.options.path;
     if (!path) return true;
@@ -318,14 +362,14 @@ export class WebSocketServer<T extends ServerWebSocket = WebSocket> extends Even
       if (verifyClient.length === 2) {
         (verifyClient as VerifyClientAsync)(info, (verified, code, message, headers) => {
           if (!verified) return abortHandshake(socket, code || 401, message, headers);
-          this.completeUpgrade(result.key, result.protocols, req, socket, head, cb);
+          this.completeUpgrade(result.key, result.protocols, result.offers, req, socket, head, cb);
         });
         return;
       }
       if (!(verifyClient as VerifyClientSync)(info)) return abortHandshake(socket, 401);
     }
 
-    this.completeUpgrade(result.key, result.protocols, req, socket, head, cb);
+    this.completeUpgrade(result.key, result.protocols, result.offers, req, socket, head, cb);
   }
 
   private static emitClose(server: WebSocketServer<ServerWebSocket>): void {
@@ -372,10 +416,29 @@ export class WebSocketServer<T extends ServerWebSocket = WebSocket> extends Even
     abortHandshake(socket, rejection.status, rejection.message, rejection.headers);
   }
 
+  /**
+   * RFC 7692 section 5: the extension for the first permessage-deflate offer the options can honour,
+   * or null when the option is off, nothing was offered, or every offer is declined (section 7: the
+   * server declines what it cannot accept, and the connection goes on uncompressed).
+   */
+  private negotiateDeflate(offers: ExtensionOffers | null): PerMessageDeflate | null {
+    const options = this.options.perMessageDeflate;
+    const offered = offers === null ? undefined : offers[PerMessageDeflate.extensionName];
+    if (options === false || offered === undefined) return null;
+    const deflate = new PerMessageDeflate(options, true, this.options.maxPayload);
+    try {
+      deflate.accept(offered);
+    } catch {
+      return null;
+    }
+    return deflate;
+  }
+
   /** Section 4.2.2 item 5: the 101 response, then the socket belongs to a new WebSocket. */
   private completeUpgrade(
     key: string,
     protocols: Set<string>,
+    offers: ExtensionOffers | null,
     req: IncomingMessage,
     socket: Duplex,
     head: Buffer,
@@ -400,6 +463,7 @@ export class WebSocketServer<T extends ServerWebSocket = WebSocket> extends Even
       `Sec-WebSocket-Accept: ${acceptKey(key)}`,
     ];
     const ws = new this.options.WebSocket(null, undefined, this.options);
+    if (ws instanceof WebSocket) ws._topicRegistry = this.topics;
 
     // Section 4.2.2 item 5.4: at most one of the client's subprotocols, or none.
     if (protocols.size > 0) {
@@ -409,6 +473,13 @@ export class WebSocketServer<T extends ServerWebSocket = WebSocket> extends Even
         headers.push(`Sec-WebSocket-Protocol: ${protocol}`);
         ws._protocol = protocol;
       }
+    }
+
+    const deflate = this.negotiateDeflate(offers);
+    if (deflate !== null) {
+      const value = formatExtensions({ [PerMessageDeflate.extensionName]: deflate.params as DeflateParams });
+      headers.push(`Sec-WebSocket-Extensions: ${value}`);
+      ws._extensions = { [PerMessageDeflate.extensionName]: deflate };
     }
 
     this.emit('headers', headers, req);

@@ -19,6 +19,11 @@
  *
  * Socket and Receiver listeners are module-level functions that reach their WebSocket through
  * `socket[kWebSocket]` (or the one ReceiverLink per connection): a connection costs no closures.
+ *
+ * permessage-deflate (RFC 7692), when negotiated, as ws's Sender: whether a message is compressed is
+ * decided on its first fragment (the `compress` option, then the extension's threshold) and holds for
+ * its other fragments; only the first frame carries RSV1 (section 6). While a deflate runs, every later
+ * send, ping, pong and close waits behind it, so frames leave in the order they were asked for.
  */
 import { EventEmitter } from 'events';
 import type { ClientRequest } from 'http';
@@ -29,8 +34,11 @@ import { BINARY_TYPES, BinaryType, CLOSE_NO_STATUS, EMPTY_BUFFER, MAX_CONTROL_PA
 import { encodeCloseBody } from './protocol/close-frame';
 import { kStatusCode } from './protocol/errors';
 import { TimerHandle, timerWheel } from './timers/timer-wheel';
+import { ConnectionTimerOptions, ConnectionTimers, createConnectionTimers } from './timers/connection-timers';
 import {
   CloseEvent,
+  Event,
+  MessageEvent,
   ErrorEvent,
   EventListener,
   EventType,
@@ -40,6 +48,17 @@ import {
   setEventAttribute,
 } from './event-target';
 import { ClientOptions, abortHandshake, initAsClient } from './client/connect';
+import type { PerMessageDeflate } from './extensions/permessage-deflate';
+import {
+  ConnectionBackpressure,
+  backpressureOf,
+  checkPolicy,
+  createBackpressure,
+  sendWithStatus,
+} from './backpressure/connection-backpressure';
+import type { BackpressureOptions, BackpressureStats, SendStatusValue, SlowConsumerPolicy } from './backpressure/send-status';
+import { TopicRegistry, registryOf } from './pubsub/topic-registry';
+import type { PublishOptions } from './pubsub/publish-batch';
 
 /** Where a socket keeps its WebSocket (ws's kWebSocket). */
 export const kWebSocket: unique symbol = Symbol('websocket');
@@ -56,7 +75,7 @@ const CLOSING = 2;
 const CLOSED = 3;
 
 /** The options the constructor reads in both roles (ws: the server's and the client's options). */
-export interface WebSocketOptions {
+export interface WebSocketOptions extends ConnectionTimerOptions, BackpressureOptions {
   /** Answer every ping with a pong (RFC 6455 5.5.2). Default true. ws: autoPong. */
   autoPong?: boolean;
   /** Milliseconds close() waits for the closing handshake before destroying the socket. Default 30000. */
@@ -81,10 +100,16 @@ export interface SetSocketOptions {
   skipUTF8Validation?: boolean;
 }
 
-/** ws's send options; `compress` is accepted and ignored until permessage-deflate lands. */
+/** ws's send options. */
 export interface WebSocketSendOptions {
   /** Default: true unless data is a string. */
   binary?: boolean;
+  /**
+   * Compress the message with the negotiated permessage-deflate (RFC 7692). Read on the first fragment
+   * of a message; its other fragments follow it. Ignored when the extension was not negotiated.
+   * Default true (ws): messages under the extension's `threshold` still go uncompressed when our side
+   * starts each message from an empty window.
+   */
   compress?: boolean;
   /** Last fragment of the message (RFC 6455 5.4). Default true. */
   fin?: boolean;
@@ -92,7 +117,6 @@ export interface WebSocketSendOptions {
   mask?: boolean;
 }
 
-/** A message payload as ws's send accepts it. */
 /** What send/ping/pong accept: ws's types, plus Buffer fragments (binaryType 'fragments'), sent joined. */
 export type WebSocketData = SendData | readonly Buffer[] | Blob | number | null | undefined;
 
@@ -103,7 +127,7 @@ type WsSocket = Duplex & {
 };
 
 /** Reused for every send: the Sender reads its options synchronously (no object per send). */
-const sendOptions: SendOptions = { binary: false, fin: true, mask: false };
+const sendOptions: SendOptions = { binary: false, fin: true, mask: false, rsv1: false };
 
 export class WebSocket extends EventEmitter {
   static readonly CONNECTING = CONNECTING;
@@ -143,13 +167,33 @@ export class WebSocket extends EventEmitter {
   /** @internal One wheel timer per connection: the handshake timeout, then the close timeout. */
   readonly _timer: TimerHandle<WebSocket> = new TimerHandle<WebSocket>(onTimer, this);
   /** @internal */ _closeTimeout: number;
+  /** @internal idleTimeout, automatic pings and maxLifetime on the wheel; null when all are off. */
+  _timers: ConnectionTimers | null;
   /** @internal */ _autoPong: boolean;
   /** @internal */ _pendingAutoPongs = 0;
   /** @internal */ _maxPendingAutoPongs: number;
   /** @internal Sends waiting behind a Blob being read (ws's Sender queue); null when none. */
   _sendQueue: QueuedSend[] | null = null;
-  /** @internal Bytes of Blobs being read and of queued sends (ws's sender._bufferedBytes). */
+  /** @internal Bytes of Blobs being read, of the message being deflated, and of queued sends (ws's sender._bufferedBytes). */
   _queuedBytes = 0;
+  /** @internal The negotiated permessage-deflate, read from _extensions by setSocket; null when none. */
+  _deflate: PerMessageDeflate | null = null;
+  /** @internal A message was begun with fin: false and not finished (ws's !sender._firstFragment). */
+  _inMessage = false;
+  /** @internal Whether the message being sent is compressed: decided on its first fragment (ws's sender._compress). */
+  _compressMessage = false;
+  /** @internal The send whose data is being deflated; the send queue waits for it. */
+  _deflating: QueuedSend | null = null;
+  /** @internal The deflate callback of this connection, made on first use. */
+  _onDeflated: ((error: Error | null, result?: Buffer) => void) | null = null;
+  /** @internal Topics this connection subscribed to; null when none (src/pubsub). */
+  _topics: Set<string> | null = null;
+  /** @internal The registry of the server that accepted it; null: the process-wide one. */
+  _topicRegistry: TopicRegistry | null = null;
+  /** @internal maxBackpressure and its companions; null while unused (src/backpressure). */
+  _backpressure: ConnectionBackpressure | null;
+  /** @internal Corked until the end of the tick by a publish (src/backpressure/tick-cork.ts). */
+  _tickCorked = false;
 
   constructor(
     address: string | URL | null,
@@ -179,6 +223,8 @@ export class WebSocket extends EventEmitter {
     this._autoPong = resolved.autoPong !== false;
     this._maxPendingAutoPongs = (resolved.maxPendingAutoPongs ?? MAX_PENDING_AUTO_PONGS) | 0;
     this._closeTimeout = resolved.closeTimeout ?? CLOSE_TIMEOUT;
+    this._timers = createConnectionTimers(this, resolved);
+    this._backpressure = createBackpressure(this, resolved);
   }
 
   /** 'nodebuffer' (default, for historical reasons as in ws), 'arraybuffer', 'fragments' or 'blob'. */
@@ -269,6 +315,7 @@ export class WebSocket extends EventEmitter {
       skipUTF8Validation: options.skipUTF8Validation,
     });
     this._receiver = receiver;
+    this._deflate = (this._extensions['permessage-deflate'] as PerMessageDeflate | undefined) ?? null;
     this._sender = new Sender(ws as SocketLike, this._extensions, options.generateMask);
     this._socket = ws;
     ws[kWebSocket] = this;
@@ -285,16 +332,18 @@ export class WebSocket extends EventEmitter {
     ws.on('error', socketOnError);
 
     this._readyState = OPEN;
+    if (this._timers !== null) this._timers.start();
     this.emit('open');
   }
 
   /** @internal Emits 'close' with the code and reason the closing handshake left (ws's emitClose). */
   emitClose(): void {
-    this._readyState = CLOSED;
+    // Before CLOSED, as ws: the callbacks of a deflate that cleanup() cuts short see CLOSING.
     if (this._socket !== null) {
       const extension = this._extensions['permessage-deflate'] as { cleanup?: () => void } | undefined;
       if (extension !== undefined && typeof extension.cleanup === 'function') extension.cleanup();
     }
+    this._readyState = CLOSED;
     this.emit('close', this._closeCode, this._closeMessage);
   }
 
@@ -315,7 +364,16 @@ export class WebSocket extends EventEmitter {
     }
     if (this._sendQueue !== null) {
       encodeCloseBody(code, reason);
-      this._sendQueue.push({ op: OP_CLOSE, data: reason, code, binary: false, fin: true, mask: !this._isServer, cb: undefined });
+      this._sendQueue.push({
+        op: OP_CLOSE,
+        data: reason,
+        code,
+        binary: false,
+        fin: true,
+        mask: !this._isServer,
+        compress: false,
+        cb: undefined,
+      });
     } else {
       (this._sender as Sender).close(code, reason, !this._isServer, (error) => closeFrameWritten(this, error));
     }
@@ -348,7 +406,8 @@ export class WebSocket extends EventEmitter {
 
   /**
    * Sends a message, or a fragment of one with `fin: false` (RFC 6455 5.4). `cb` runs when the data
-   * is written, or with an error. A Blob is read first; what is sent meanwhile waits behind it, as ws.
+   * is written, or with an error. A Blob is read, and a compressed message deflated, first; what is
+   * sent meanwhile waits behind it, as ws.
    */
   send(data: WebSocketData, options?: WebSocketSendOptions | WriteCallback, cb?: WriteCallback): void {
     if (this._readyState === CONNECTING) throw new Error('WebSocket is not open: readyState 0 (CONNECTING)');
@@ -366,16 +425,33 @@ export class WebSocket extends EventEmitter {
     const fin = options?.fin ?? true;
     const mask = options?.mask ?? !this._isServer;
     const payload = data || EMPTY_BUFFER;
+    const compress = this._deflate !== null && this.compressFragment(payload, options?.compress ?? true, fin);
     if (this._sendQueue !== null) {
-      this.enqueue(OP_SEND, payload, binary, fin, mask, cb);
+      this.enqueue(OP_SEND, payload, binary, fin, mask, cb, compress);
     } else if (isBlob(payload)) {
-      readBlob(this, { op: OP_SEND, data: payload, code: undefined, binary, fin, mask, cb });
+      readBlob(this, { op: OP_SEND, data: payload, code: undefined, binary, fin, mask, compress, cb });
+    } else if (compress) {
+      deflate(this, { op: OP_SEND, data: payload, code: undefined, binary, fin, mask, compress, cb });
     } else {
       sendOptions.binary = binary;
       sendOptions.fin = fin;
       sendOptions.mask = mask;
+      sendOptions.rsv1 = false;
       (this._sender as Sender).send(payload, sendOptions, cb);
     }
+  }
+
+  /**
+   * RFC 7692 section 6: a message is compressed as a whole or not at all, so the first fragment decides
+   * (the caller's `compress`, then the extension's threshold) and the others follow it.
+   */
+  private compressFragment(payload: SendData | Blob, compress: boolean, fin: boolean): boolean {
+    if (!this._inMessage) {
+      this._compressMessage =
+        compress && (this._deflate as PerMessageDeflate).shouldCompress(isBlob(payload) ? payload.size : byteLength(payload));
+    }
+    this._inMessage = !fin;
+    return this._compressMessage;
   }
 
   /** Destroys the socket at once, without a closing handshake. */
@@ -389,6 +465,75 @@ export class WebSocket extends EventEmitter {
       this._readyState = CLOSING;
       this._socket.destroy();
     }
+  }
+
+  // ---- Beyond ws (uWebSockets.js's shape), opt-in: pub/sub, send status, corking ----
+
+  /** Subscribes this (server-side) connection to `topic`; false if it already was or is not open. */
+  subscribe(topic: string): boolean {
+    if (typeof topic !== 'string') throw new TypeError('The topic must be a string');
+    // Published frames are shared and unmasked: a client must mask each frame with its own key (5.3).
+    if (!this._isServer) throw new Error('Only server-side connections can subscribe to topics');
+    if (this._readyState !== OPEN) return false;
+    return registryOf(this).subscribe(this, topic);
+  }
+
+  /** False if it was not subscribed. */
+  unsubscribe(topic: string): boolean {
+    return registryOf(this).unsubscribe(this, topic);
+  }
+
+  isSubscribed(topic: string): boolean {
+    return this._topics !== null && this._topics.has(topic);
+  }
+
+  getTopics(): string[] {
+    return this._topics === null ? [] : [...this._topics];
+  }
+
+  /** Publishes to every other subscriber of `topic` (see WebSocketServer#publish). */
+  publish(topic: string, data: SendData, options?: PublishOptions): boolean {
+    return registryOf(this).publish(topic, data, options, this);
+  }
+
+  /**
+   * send() that reports SendStatus: SUCCESS, BACKPRESSURE (sent; now over maxBackpressure, or the
+   * socket's highWaterMark without one: wait for 'drain') or DROPPED (not sent: over maxBackpressure,
+   * which closes with 1008 under closeOnBackpressureLimit, or not open).
+   */
+  sendWithStatus(data: WebSocketData, options?: WebSocketSendOptions): SendStatusValue {
+    return sendWithStatus(this, data, options);
+  }
+
+  /** Runs `fn`; everything it sends on this connection leaves in one write. */
+  cork(fn: () => void): this {
+    const socket = this._socket;
+    if (socket === null) {
+      fn();
+      return this;
+    }
+    socket.cork();
+    try {
+      fn();
+    } finally {
+      socket.uncork();
+    }
+    return this;
+  }
+
+  /** What maxBackpressure did to this connection so far (a snapshot). */
+  get backpressureStats(): BackpressureStats {
+    return backpressureOf(this).stats();
+  }
+
+  /** What a publish does when this connection is over maxBackpressure. */
+  get slowConsumerPolicy(): SlowConsumerPolicy {
+    return this._backpressure === null ? 'drop' : this._backpressure.policy;
+  }
+
+  set slowConsumerPolicy(policy: SlowConsumerPolicy) {
+    checkPolicy(policy);
+    backpressureOf(this).policy = policy;
   }
 
   private control(
@@ -419,9 +564,9 @@ export class WebSocket extends EventEmitter {
       throw new RangeError('The data size must not be greater than 125 bytes');
     }
     if (this._sendQueue !== null) {
-      this.enqueue(op, payload, false, true, masked, cb);
+      this.enqueue(op, payload, false, true, masked, cb, false);
     } else if (blob) {
-      readBlob(this, { op, data: payload, code: undefined, binary: false, fin: true, mask: masked, cb });
+      readBlob(this, { op, data: payload, code: undefined, binary: false, fin: true, mask: masked, compress: false, cb });
     } else if (op === OP_PING) {
       (this._sender as Sender).ping(payload, masked, cb);
     } else {
@@ -429,9 +574,17 @@ export class WebSocket extends EventEmitter {
     }
   }
 
-  private enqueue(op: number, data: SendData | Blob, binary: boolean, fin: boolean, mask: boolean, cb?: WriteCallback): void {
+  private enqueue(
+    op: number,
+    data: SendData | Blob,
+    binary: boolean,
+    fin: boolean,
+    mask: boolean,
+    cb: WriteCallback | undefined,
+    compress: boolean,
+  ): void {
     const queue = this._sendQueue as QueuedSend[];
-    queue.push({ op, data, code: undefined, binary, fin, mask, cb });
+    queue.push({ op, data, code: undefined, binary, fin, mask, compress, cb });
     this._queuedBytes += isBlob(data) ? data.size : byteLength(data);
   }
 }
@@ -478,15 +631,15 @@ function byteLength(data: SendData): number {
   return Buffer.from(data as unknown as string).length;
 }
 
-/**
- * send/ping/pong after close() (readyState CLOSING or CLOSED): nothing is sent, the bytes count in
- * bufferedAmount and the callback gets an error, as ws.
- */
 /** A message received with binaryType 'fragments', forwarded as it came. */
 function isFragments(data: unknown): data is readonly Buffer[] {
   return Array.isArray(data);
 }
 
+/**
+ * send/ping/pong after close() (readyState CLOSING or CLOSED): nothing is sent, the bytes count in
+ * bufferedAmount and the callback gets an error, as ws.
+ */
 function sendAfterClose(ws: WebSocket, data: WebSocketData, cb: WriteCallback | undefined): void {
   if (data) {
     const length = isBlob(data) ? data.size : byteLength(data as SendData);
@@ -516,14 +669,14 @@ function onTimer(ws: WebSocket): void {
   }
 }
 
-// ---- Blob sends (ws 8.23's Sender: GET_BLOB_DATA state and queue) ----
+// ---- Sends that wait: Blobs and deflates (ws 8.23's Sender: GET_BLOB_DATA and DEFLATING, one queue) ----
 
 const OP_SEND = 0;
 const OP_PING = 1;
 const OP_PONG = 2;
 const OP_CLOSE = 3;
 
-/** A send waiting for a Blob ahead of it to be read. */
+/** A send waiting for a Blob or a deflate ahead of it. */
 interface QueuedSend {
   op: number;
   data: SendData | Blob | undefined;
@@ -532,6 +685,8 @@ interface QueuedSend {
   binary: boolean;
   fin: boolean;
   mask: boolean;
+  /** Deflate this fragment and set RSV1 on the message's first frame (OP_SEND only; RFC 7692 section 6). */
+  compress: boolean;
   cb: WriteCallback | undefined;
 }
 
@@ -542,7 +697,7 @@ function readBlob(ws: WebSocket, send: QueuedSend): void {
   ws._queuedBytes += blob.size;
   blob.arrayBuffer().then(
     (contents) => blobRead(ws, send, blob.size, contents),
-    (error: Error) => process.nextTick(blobFailed, ws, error, send.cb),
+    (error: Error) => process.nextTick(sendFailed, ws, error, send.cb),
   );
 }
 
@@ -554,20 +709,81 @@ function blobRead(ws: WebSocket, send: QueuedSend, size: number, contents: Array
     return;
   }
   ws._queuedBytes -= size;
-  dispatch(ws, { ...send, data: Buffer.from(contents) });
+  const read: QueuedSend = { ...send, data: Buffer.from(contents) };
+  if (read.compress) {
+    // The queue keeps waiting, now for the deflate.
+    deflate(ws, read);
+  } else {
+    dispatch(ws, read);
+    drain(ws);
+  }
+}
+
+/**
+ * Deflates one fragment (RFC 7692 section 7.2.1), then frames it. The send queue exists while it runs,
+ * so every later send, ping, pong and close waits: frames leave in call order (ws's DEFLATING state).
+ */
+function deflate(ws: WebSocket, send: QueuedSend): void {
+  ws._sendQueue ??= [];
+  ws._deflating = send;
+  ws._queuedBytes += byteLength(send.data as SendData);
+  const input = toDeflateInput(send.data as SendData);
+  (ws._deflate as PerMessageDeflate).compress(input, send.fin, (ws._onDeflated ??= deflatedCallback(ws)));
+}
+
+/** zlib takes strings and Buffers; other views are wrapped, never copied. */
+function toDeflateInput(data: SendData): Buffer | string {
+  if (typeof data === 'string' || Buffer.isBuffer(data)) return data;
+  if (data instanceof ArrayBuffer) return Buffer.from(data);
+  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  return Buffer.from(data as unknown as string);
+}
+
+/** The deflate callback of one connection: one closure per connection, not one per message. */
+function deflatedCallback(ws: WebSocket): (error: Error | null, result?: Buffer) => void {
+  return (error, result) => deflated(ws, error, result);
+}
+
+function deflated(ws: WebSocket, error: Error | null, result: Buffer | undefined): void {
+  const send = ws._deflating as QueuedSend;
+  ws._deflating = null;
+  const socket = ws._socket as WsSocket;
+  if (socket.destroyed) {
+    // ws's message, whatever the extension said (cleanup() on close reports its own).
+    callQueuedCallbacks(ws, new Error('The socket was closed while data was being compressed'), send.cb);
+    return;
+  }
+  if (error !== null) {
+    // The deflate stream's window is lost: later messages could not be inflated, so the connection ends.
+    sendFailed(ws, error, send.cb);
+    return;
+  }
+  ws._queuedBytes -= byteLength(send.data as SendData);
+  sendOptions.binary = send.binary;
+  sendOptions.fin = send.fin;
+  sendOptions.mask = send.mask;
+  // RFC 7692 section 6: RSV1 marks a compressed message; the Sender sets it on the first frame only.
+  sendOptions.rsv1 = true;
+  (ws._sender as Sender).send(result as Buffer, sendOptions, send.cb);
+  drain(ws);
+}
+
+/** Sends what waited, in order, until the queue is empty or a send must wait again (a Blob, a deflate). */
+function drain(ws: WebSocket): void {
   const queue = ws._sendQueue as QueuedSend[];
   ws._sendQueue = null;
-  while (queue.length > 0) {
-    const next = queue.shift() as QueuedSend;
+  for (let index = 0; index < queue.length; index++) {
+    const waiting = ws._sendQueue as QueuedSend[] | null;
+    if (waiting !== null) {
+      for (let rest = index; rest < queue.length; rest++) waiting.push(queue[rest]);
+      return;
+    }
+    const next = queue[index];
     if (next.data !== undefined && next.op !== OP_CLOSE) {
       ws._queuedBytes -= isBlob(next.data) ? next.data.size : byteLength(next.data);
     }
-    if (isBlob(next.data)) {
-      readBlob(ws, next);
-      (ws._sendQueue as unknown as QueuedSend[]).push(...queue);
-      return;
-    }
-    dispatch(ws, next);
+    if (isBlob(next.data)) readBlob(ws, next);
+    else dispatch(ws, next);
   }
 }
 
@@ -575,9 +791,14 @@ function dispatch(ws: WebSocket, send: QueuedSend): void {
   const sender = ws._sender as Sender;
   const data = send.data as SendData;
   if (send.op === OP_SEND) {
+    if (send.compress) {
+      deflate(ws, send);
+      return;
+    }
     sendOptions.binary = send.binary;
     sendOptions.fin = send.fin;
     sendOptions.mask = send.mask;
+    sendOptions.rsv1 = false;
     sender.send(data, sendOptions, send.cb);
   } else if (send.op === OP_PING) {
     sender.ping(data, send.mask, send.cb);
@@ -593,8 +814,8 @@ function callQueuedCallbacks(ws: WebSocket, error: Error, cb: WriteCallback | un
   for (const queued of ws._sendQueue ?? []) if (queued.cb !== undefined) queued.cb(error);
 }
 
-/** A Blob could not be read: every waiting callback gets the error, then the connection ends (ws). */
-function blobFailed(ws: WebSocket, error: Error, cb: WriteCallback | undefined): void {
+/** A Blob could not be read or a deflate failed: every waiting callback gets the error, then the connection ends (ws). */
+function sendFailed(ws: WebSocket, error: Error, cb: WriteCallback | undefined): void {
   callQueuedCallbacks(ws, error, cb);
   if (ws._readyState === CLOSED) return;
   if (ws._readyState === OPEN) {
@@ -700,7 +921,17 @@ function resumeSocket(socket: Duplex): void {
 }
 
 function socketOnData(this: WsSocket, chunk: Buffer): void {
-  ((this[kWebSocket] as WebSocket)._receiver as Receiver).push(chunk);
+  const ws = this[kWebSocket] as WebSocket;
+  // Whatever arrives, pongs included, resets idleness (idleTimeout).
+  if (ws._timers !== null) ws._timers.touch();
+  // Per-chunk corking: every frame written while this chunk is handled (echoes, pongs) leaves in one write.
+  this.cork();
+  try {
+    (ws._receiver as Receiver).push(chunk);
+  } finally {
+    this.uncork();
+  }
+  if (ws._backpressure !== null && ws._backpressure.limit > 0) ws._backpressure.pauseIfBehind();
 }
 
 /** The peer's FIN: answer with ours (RFC 6455 7.1.1, the TCP half of the closing handshake). */
@@ -733,7 +964,11 @@ function socketOnClose(this: WsSocket): void {
   }
   this[kWebSocket] = undefined;
   timerWheel.cancel(ws._timer);
-  ws.emitClose();
+  if (ws._timers !== null) ws._timers.stop();
+  if (ws._topics !== null) registryOf(ws).unsubscribeAll(ws);
+  // Messages that arrived before the socket closed but wait for their macrotask (allowSynchronousEvents
+  // false) or for the inflater are delivered before 'close' (RFC 6455 7.1.4; ws's receiverOnFinish).
+  (ws._receiver as Receiver).end(() => ws.emitClose());
 }
 
 function noop(): void {}

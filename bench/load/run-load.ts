@@ -117,7 +117,7 @@ async function measureMemory(binary: string, workload: Workload, port: number, s
 async function measureOnce(binary: string, workload: Workload, definition: ServerDefinition, settings: Settings, descriptions: Map<string, string>): Promise<Outcome> {
   const port = await freePort();
   const server = await startServer(definition, port);
-  if (!descriptions.has(definition.id)) descriptions.set(definition.id, server.description.split('\n').join('; '));
+  if (!descriptions.has(definition.id)) descriptions.set(definition.id, server.description.split('\n').map((line) => line.trim()).join('; '));
   try {
     if (workload.args.includes('idle')) return await measureMemory(binary, workload, port, server, settings);
     const result = await runLoadgen(binary, [...workload.args, ...commonArgs(port, server, settings)], {

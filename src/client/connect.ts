@@ -14,8 +14,11 @@ import * as net from 'net';
 import * as tls from 'tls';
 import { unescape } from 'querystring';
 import type { Duplex } from 'stream';
+import { PerMessageDeflate } from '../extensions/permessage-deflate';
+import type { PerMessageDeflateOptions } from '../extensions/permessage-deflate';
 import { acceptKey, generateKey } from '../handshake/accept-key';
 import { isTokenChar } from '../handshake/char-table';
+import { ExtensionOffers, format as formatExtensions, parse as parseExtensions } from '../handshake/extension-header';
 import type { GenerateMask } from '../protocol/sender';
 import { timerWheel } from '../timers/timer-wheel';
 import type { WebSocket, WebSocketOptions } from '../websocket';
@@ -42,8 +45,11 @@ export interface ClientOptions extends Omit<https.RequestOptions, 'timeout'>, We
   maxRedirects?: number;
   /** Origin (Sec-WebSocket-Origin for protocolVersion 8), section 4.1 item 8. */
   origin?: string;
-  /** Accepted for ws compatibility; no offer is sent until permessage-deflate lands. */
-  perMessageDeflate?: boolean | Record<string, unknown>;
+  /**
+   * Offer permessage-deflate (RFC 7692): true (ws's defaults), the extension's options, or false for
+   * no offer. Default true, as ws. The server's answer decides whether it is used.
+   */
+  perMessageDeflate?: boolean | PerMessageDeflateOptions;
   /** Sec-WebSocket-Version: 13 or 8. Default 13. */
   protocolVersion?: number;
   /** Subprotocols, when the second constructor argument is the options. */
@@ -74,6 +80,8 @@ interface Handshake {
   readonly address: string | URL;
   readonly protocolList: string[];
   readonly options: ClientOptions | undefined;
+  /** The extension behind our offer; null when none was made. */
+  readonly perMessageDeflate: PerMessageDeflate | null;
 }
 
 const kHandshake = Symbol('kHandshake');
@@ -178,8 +186,18 @@ export function initAsClient(
     Upgrade: 'websocket',
   };
   opts.path = url.pathname + url.search;
-  // Extension hook (RFC 7692 section 5): permessage-deflate adds its Sec-WebSocket-Extensions offer
-  // here. Until it lands no offer is sent, whatever `perMessageDeflate` says.
+  // RFC 7692 section 5: the client offers permessage-deflate; the server's answer is checked on upgrade.
+  let perMessageDeflate: PerMessageDeflate | null = null;
+  if (opts.perMessageDeflate) {
+    perMessageDeflate = new PerMessageDeflate(
+      opts.perMessageDeflate === true ? {} : opts.perMessageDeflate,
+      false,
+      opts.maxPayload,
+    );
+    opts.headers['Sec-WebSocket-Extensions'] = formatExtensions({
+      [PerMessageDeflate.extensionName]: perMessageDeflate.offer(),
+    });
+  }
 
   if (protocols.length > 0) {
     for (const protocol of protocols) {
@@ -247,7 +265,7 @@ export function initAsClient(
     ws._req = req;
   }
 
-  req[kHandshake] = { ws, key, protocols: protocolSet, opts, address, protocolList: protocols, options };
+  req[kHandshake] = { ws, key, protocols: protocolSet, opts, address, protocolList: protocols, options, perMessageDeflate };
   if (opts.handshakeTimeout) timerWheel.schedule(ws._timer, opts.handshakeTimeout);
   req.on('error', requestOnError);
   req.on('response', requestOnResponse);
@@ -298,7 +316,7 @@ function requestOnResponse(this: HandshakeRequest, res: http.IncomingMessage): v
 
 /** Section 4.1: the server's 101 answer is checked field by field before any frame flows. */
 function requestOnUpgrade(this: HandshakeRequest, res: http.IncomingMessage, socket: Duplex, head: Buffer): void {
-  const { ws, key, protocols, opts } = this[kHandshake] as Handshake;
+  const { ws, key, protocols, opts, perMessageDeflate } = this[kHandshake] as Handshake;
   ws.emit('upgrade', res);
   // A listener of 'upgrade' may have closed the WebSocket.
   if (ws._readyState !== ws.CONNECTING) return;
@@ -329,11 +347,13 @@ function requestOnUpgrade(this: HandshakeRequest, res: http.IncomingMessage, soc
   }
   if (serverProtocol) ws._protocol = serverProtocol;
 
-  // Extension hook (RFC 7692 section 5): the answer to our permessage-deflate offer is accepted here.
-  // No offer is sent yet, so any extension in the answer is one we did not ask for (section 4.1 item 5).
-  if (res.headers['sec-websocket-extensions'] !== undefined) {
-    abortHandshake(ws, socket, 'Server sent a Sec-WebSocket-Extensions header but no extension was requested');
-    return;
+  const extensionsHeader = res.headers['sec-websocket-extensions'];
+  if (extensionsHeader !== undefined) {
+    const failure = acceptExtensions(ws, extensionsHeader, perMessageDeflate);
+    if (failure !== null) {
+      abortHandshake(ws, socket, failure);
+      return;
+    }
   }
 
   ws.setSocket(socket, head, {
@@ -344,6 +364,32 @@ function requestOnUpgrade(this: HandshakeRequest, res: http.IncomingMessage, soc
     maxPayload: opts.maxPayload,
     skipUTF8Validation: opts.skipUTF8Validation,
   });
+}
+
+/**
+ * Section 4.1 item 5 of the response checks: the server may only name extensions we offered, and RFC
+ * 7692 section 7: its permessage-deflate parameters must answer our offer. Returns ws's message for a
+ * failed handshake, or null once the extension is in `ws._extensions`.
+ */
+function acceptExtensions(ws: WebSocket, header: string, perMessageDeflate: PerMessageDeflate | null): string | null {
+  if (perMessageDeflate === null) return 'Server sent a Sec-WebSocket-Extensions header but no extension was requested';
+  let extensions: ExtensionOffers;
+  try {
+    extensions = parseExtensions(header);
+  } catch {
+    return 'Invalid Sec-WebSocket-Extensions header';
+  }
+  const names = Object.keys(extensions);
+  if (names.length !== 1 || names[0] !== PerMessageDeflate.extensionName) {
+    return 'Server indicated an extension that was not requested';
+  }
+  try {
+    perMessageDeflate.accept(extensions[PerMessageDeflate.extensionName]);
+  } catch {
+    return 'Invalid Sec-WebSocket-Extensions header';
+  }
+  ws._extensions[PerMessageDeflate.extensionName] = perMessageDeflate;
+  return null;
 }
 
 /** 'error' then 'close': the handshake failed. */

@@ -1,8 +1,8 @@
 /**
  * ws's public `Receiver`: a Writable that takes socket bytes and emits 'message', 'ping', 'pong',
- * 'conclude' (a close frame arrived) and 'error', with ws's constructor options. It wraps the
- * handler-based Receiver the WebSocket class uses, so code that drives ws's Receiver by hand keeps
- * working.
+ * 'conclude' (a close frame arrived) and 'error', with ws's constructor options, and 'finish' once
+ * end() was called and every pending event was emitted. It wraps the handler-based Receiver the
+ * WebSocket class uses, so code that drives ws's Receiver by hand keeps working.
  */
 import { Writable } from 'node:stream';
 import { BinaryType } from './constants';
@@ -89,6 +89,11 @@ export class ReceiverStream extends Writable {
   fail(error: Error): void {
     if (this.writing) this.writeError = error;
     else this.destroy(error);
+  }
+
+  /** 'finish' waits for the events still deferred or being inflated, as ws's Receiver's does. */
+  override _final(callback: (error?: Error | null) => void): void {
+    this.receiver.end(() => callback());
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {

@@ -49,7 +49,7 @@ import {
   OPCODE_TEXT,
   RSV1_BIT,
 } from './constants';
-import { MESSAGE_INVALID_UTF8, MESSAGE_MAX_PAYLOAD, WebSocketError, createWsError, errorFromKernel } from './errors';
+import { MESSAGE_INVALID_UTF8, MESSAGE_MAX_PAYLOAD, createWsError, errorFromKernel } from './errors';
 import { MAX_HEADER_BYTES } from './frame-header';
 import { Utf8Stream } from './utf8';
 
@@ -135,8 +135,13 @@ export class Receiver {
   private done = false;
   /** Waiting for a deferred event or for the inflater; chunks queue meanwhile. */
   private paused = false;
+  /** A walk is under way or paused: a pushed chunk only queues. */
   private busy = false;
   private readonly queue: Buffer[] = [];
+  /** end() was called: no more chunks are taken. */
+  private ended = false;
+  /** end()'s callback, until every pending event has been delivered. */
+  private onEnd: (() => void) | null = null;
 
   /** The chunk being walked, where its unwalked bytes start, and its records. */
   private chunk: Buffer | null = null;
@@ -180,11 +185,33 @@ export class Receiver {
     this.binaryType = options.binaryType ?? 'nodebuffer';
   }
 
-  /** Feeds the next socket chunk. The Receiver may keep views of it and unmasks it in place. */
+  /**
+   * Feeds the next socket chunk. The Receiver may keep views of it and unmasks it in place. Ignored
+   * after end(), after a close frame, or once the connection failed.
+   */
   push(chunk: Buffer): void {
-    if (this.done || chunk.length === 0) return;
+    if (this.done || this.ended || chunk.length === 0) return;
     this.queue.push(chunk);
-    if (this.busy) return;
+    if (!this.busy) this.run();
+  }
+
+  /**
+   * No more chunks will come (the socket closed). `callback` runs once every event the pushed bytes
+   * call for has been delivered: at once when none is pending, else after the last deferred event
+   * (allowSynchronousEvents false) or the last inflate (RFC 7692) has been handed to the handler, or
+   * after onError if that inflate fails. The WebSocket emits 'close' from it, so that a message that
+   * arrived before the socket closed is delivered before 'close', as in ws (its Receiver's 'finish').
+   * Called from inside a handler, `callback` waits for the rest of the walk. An unfinished frame or
+   * message is dropped, as ws drops it.
+   */
+  end(callback: () => void): void {
+    this.ended = true;
+    this.onEnd = callback;
+    if (!this.busy) this.settle();
+  }
+
+  /** Walks the queued chunks until they run out or an event must wait; then reports to end(). */
+  private run(): void {
     this.busy = true;
     try {
       this.work();
@@ -192,6 +219,7 @@ export class Receiver {
       this.busy = this.paused;
       this.releaseSharedRecords();
     }
+    if (!this.busy) this.settle();
   }
 
   private work(): void {
@@ -490,35 +518,39 @@ export class Receiver {
     inflater.decompress(payload, fin, (error, result) => {
       if (this.done) return;
       this.paused = false;
-      if (error !== null) {
-        this.fail(error);
+      this.inflated(error, result ?? EMPTY_BUFFER, fin);
+      if (!synchronous) this.run();
+    });
+    synchronous = false;
+  }
+
+  /** The inflater's answer for one frame: checked as ws checks it, then kept or, on fin, emitted. */
+  private inflated(error: Error | null, inflated: Buffer, fin: boolean): void {
+    if (error !== null) {
+      this.fail(error);
+      return;
+    }
+    if (inflated.length > 0) {
+      this.messageLength += inflated.length;
+      if (this.maxPayload > 0 && this.messageLength > this.maxPayload) {
+        this.fail(createWsError('WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', MESSAGE_MAX_PAYLOAD));
         return;
       }
-      const inflated = result ?? EMPTY_BUFFER;
-      if (inflated.length > 0) {
-        this.messageLength += inflated.length;
-        if (this.maxPayload > 0 && this.messageLength > this.maxPayload) {
-          this.fail(createWsError('WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', MESSAGE_MAX_PAYLOAD));
-          return;
-        }
-        if (this.messageOpcode === OPCODE_TEXT && !this.skipUTF8Validation) {
-          if (!(this.utf8 as Utf8Stream).write(inflated, false)) {
-            this.fail(createWsError('WS_ERR_INVALID_UTF8', MESSAGE_INVALID_UTF8));
-            return;
-          }
-        }
-        this.parts.push(inflated);
-      }
-      if (fin) {
-        if (this.messageOpcode === OPCODE_TEXT && !this.skipUTF8Validation && !(this.utf8 as Utf8Stream).write(EMPTY_BUFFER, true)) {
+      if (this.messageOpcode === OPCODE_TEXT && !this.skipUTF8Validation) {
+        if (!(this.utf8 as Utf8Stream).write(inflated, false)) {
           this.fail(createWsError('WS_ERR_INVALID_UTF8', MESSAGE_INVALID_UTF8));
           return;
         }
-        this.endMessage();
       }
-      if (!synchronous) this.resumeWork();
-    });
-    synchronous = false;
+      this.parts.push(inflated);
+    }
+    if (fin) {
+      if (this.messageOpcode === OPCODE_TEXT && !this.skipUTF8Validation && !(this.utf8 as Utf8Stream).write(EMPTY_BUFFER, true)) {
+        this.fail(createWsError('WS_ERR_INVALID_UTF8', MESSAGE_INVALID_UTF8));
+        return;
+      }
+      this.endMessage();
+    }
   }
 
   private endMessage(): void {
@@ -535,7 +567,8 @@ export class Receiver {
     } else if (this.binaryType === 'arraybuffer') {
       data = toArrayBuffer(concat(parts, length));
     } else if (this.binaryType === 'blob') {
-      data = new Blob(parts);
+      // Message parts are views of socket chunks or of inflated output: never over a SharedArrayBuffer.
+      data = new Blob(parts as Uint8Array<ArrayBuffer>[]);
     } else {
       data = parts;
     }
@@ -605,24 +638,21 @@ export class Receiver {
     this.parts = [];
   }
 
-  /** Goes on with the chunks once a deferred event was emitted or the inflater answered. */
-  private resumeWork(): void {
-    if (this.done || this.paused) return;
-    this.busy = true;
-    try {
-      this.work();
-    } finally {
-      this.busy = this.paused;
-      this.releaseSharedRecords();
-    }
+  /** Nothing is pending any more: end()'s callback runs, once. */
+  private settle(): void {
+    const callback = this.onEnd;
+    if (callback === null) return;
+    this.onEnd = null;
+    callback();
   }
 
+  /** Emits the event that waited for its macrotask, then goes on with the chunks. */
   private emitDeferred(): void {
     this.paused = false;
     const data = this.deferredData;
     this.deferredData = EMPTY_BUFFER;
     this.dispatch(this.deferredEvent, data, this.deferredBinary);
-    this.resumeWork();
+    this.run();
   }
 }
 

@@ -4,6 +4,7 @@
  * ws's own server and client from npm as the peers, and small event helpers. 127.0.0.1 only.
  */
 import { createServer, IncomingMessage, Server } from 'http';
+import type { EventEmitter } from 'events';
 import type { AddressInfo, Socket } from 'net';
 import type { Duplex } from 'stream';
 import { createRequire } from 'module';
@@ -11,7 +12,7 @@ import { acceptKey } from '../../src/handshake/accept-key';
 import { validateUpgradeRequest } from '../../src/handshake/upgrade-request';
 import { SetSocketOptions, WebSocket, WebSocketOptions } from '../../src/websocket';
 
-const require = createRequire(import.meta.url);
+const require = createRequire(__filename);
 // ws from npm, the oracle and the peer.
 export const Ws = require('ws') as typeof import('ws');
 
@@ -126,12 +127,13 @@ export async function startRawServer(
   };
 }
 
-/** Resolves with the arguments of the next `event` on `emitter`. */
-export function once<T extends unknown[] = unknown[]>(
-  emitter: { once(event: string, listener: (...args: never[]) => void): unknown },
-  event: string,
-): Promise<T> {
-  return new Promise((resolve) => emitter.once(event, ((...args: T) => resolve(args)) as never));
+/**
+ * Resolves with the arguments of the next `event` on `emitter`. Unlike events.once it does not reject
+ * when an 'error' comes first, so an expected error does not fail a wait for 'close'. T names the
+ * listener's arguments for the caller.
+ */
+export function once<T extends unknown[] = unknown[]>(emitter: EventEmitter, event: string): Promise<T> {
+  return new Promise((resolve) => emitter.once(event, (...args: unknown[]) => resolve(args as T)));
 }
 
 /** Records every event of interest, in order, as [name, ...summary]. */

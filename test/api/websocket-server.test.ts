@@ -4,12 +4,13 @@
  * oracle where it can be (same inputs, same messages and defaults).
  */
 import { createServer, get, IncomingMessage, Server as HttpServer } from 'http';
-import { AddressInfo, connect } from 'net';
+import { AddressInfo } from 'net';
 import type { Duplex } from 'stream';
 import WsClient, { WebSocketServer as WsServer } from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from '../../src/websocket';
 import { ServerOptions, WebSocketServer } from '../../src/websocket-server';
+import { untilClosed } from '../helpers/raw-exchange';
 
 const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
 
@@ -322,16 +323,6 @@ describe("'headers' event", () => {
 });
 
 describe("'wsClientError' event", () => {
-  function rawExchange(port: number, text: string): Promise<string> {
-    return new Promise((resolve, reject) => {
-      const socket = connect(port, '127.0.0.1');
-      const chunks: Buffer[] = [];
-      socket.on('data', (chunk) => chunks.push(chunk));
-      socket.on('error', reject);
-      socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
-      socket.write(text);
-    });
-  }
   const badKey =
     'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
     'Sec-WebSocket-Key: nope\r\nSec-WebSocket-Version: 13\r\n\r\n';
@@ -343,14 +334,14 @@ describe("'wsClientError' event", () => {
       seen = [error, req];
       socket.end('HTTP/1.1 418 I\'m a Teapot\r\nContent-Length: 0\r\n\r\n');
     });
-    expect(await rawExchange(port, badKey)).toBe("HTTP/1.1 418 I'm a Teapot\r\nContent-Length: 0\r\n\r\n");
+    expect(await untilClosed(port, badKey)).toBe("HTTP/1.1 418 I'm a Teapot\r\nContent-Length: 0\r\n\r\n");
     expect(seen?.[0]).toEqual(new Error('Missing or invalid Sec-WebSocket-Key header'));
     expect(seen?.[1].headers['sec-websocket-key']).toBe('nope');
   });
 
   it('without a listener, the server answers 400 itself', async () => {
     const { port } = await listening();
-    expect(await rawExchange(port, badKey)).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n[^]*Missing or invalid Sec-WebSocket-Key header$/);
+    expect(await untilClosed(port, badKey)).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n[^]*Missing or invalid Sec-WebSocket-Key header$/);
   });
 
   it('is not emitted for a path mismatch or a verifyClient refusal, as in ws', async () => {
@@ -358,8 +349,8 @@ describe("'wsClientError' event", () => {
     let emitted = 0;
     wss.on('wsClientError', () => emitted++);
     const good = badKey.replace('nope', KEY);
-    expect(await rawExchange(port, good)).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
-    expect(await rawExchange(port, good.replace('GET /', 'GET /only'))).toMatch(/^HTTP\/1\.1 401 Unauthorized\r\n/);
+    expect(await untilClosed(port, good)).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(await untilClosed(port, good.replace('GET /', 'GET /only'))).toMatch(/^HTTP\/1\.1 401 Unauthorized\r\n/);
     expect(emitted).toBe(0);
   });
 });

@@ -6,11 +6,11 @@ import { createRequire } from 'module';
 import { EventEmitter } from 'events';
 import { dirname, join } from 'path';
 import { describe, expect, it } from 'vitest';
-import { Receiver, ReceiverOptions } from '../../src/protocol/receiver';
-import { kStatusCode } from '../../src/protocol/errors';
+import { ReceiverOptions } from '../../src/protocol/receiver';
 import { FrameSpec, buildFrame, concatBytes } from '../helpers/frames';
+import { ReceiverEvent, errorEvent, receiveAll } from '../helpers/receiver-events';
 
-const require = createRequire(import.meta.url);
+const require = createRequire(__filename);
 interface WsReceiver extends EventEmitter {
   write(chunk: Buffer): boolean;
   destroyed: boolean;
@@ -21,20 +21,14 @@ const wsLib = join(dirname(require.resolve('ws')), 'lib');
 const WsReceiverClass = require(join(wsLib, 'receiver.js')) as new (options: object) => WsReceiver;
 const wsStatus = (require(join(wsLib, 'constants.js')) as { kStatusCode: symbol }).kStatusCode;
 
-type Event = readonly unknown[];
-
-function describeError(error: Error & { code?: string }, status: unknown): Event {
-  return ['error', error.constructor.name, error.code, error.message, status];
-}
-
-async function runWs(chunks: Buffer[], options: ReceiverOptions): Promise<Event[]> {
-  const events: Event[] = [];
+async function runWs(chunks: Buffer[], options: ReceiverOptions): Promise<ReceiverEvent[]> {
+  const events: ReceiverEvent[] = [];
   const receiver = new WsReceiverClass({ ...options });
   receiver.on('message', (data: Buffer, isBinary: boolean) => events.push(['message', data.toString('hex'), isBinary]));
   receiver.on('ping', (data: Buffer) => events.push(['ping', data.toString('hex')]));
   receiver.on('pong', (data: Buffer) => events.push(['pong', data.toString('hex')]));
   receiver.on('conclude', (code: number, reason: Buffer) => events.push(['close', code, reason.toString('hex')]));
-  receiver.on('error', (error: Error) => events.push(describeError(error, (error as never)[wsStatus])));
+  receiver.on('error', (error: Error) => events.push(errorEvent(error, (error as never)[wsStatus])));
   for (const chunk of chunks) {
     if (receiver.destroyed || receiver.writableEnded) break;
     receiver.write(Buffer.from(chunk));
@@ -43,22 +37,8 @@ async function runWs(chunks: Buffer[], options: ReceiverOptions): Promise<Event[
   return events;
 }
 
-async function runOurs(chunks: Buffer[], options: ReceiverOptions): Promise<Event[]> {
-  const events: Event[] = [];
-  const receiver = new Receiver(
-    {
-      onMessage: (data, isBinary) => events.push(['message', (data as Buffer).toString('hex'), isBinary]),
-      onPing: (data) => events.push(['ping', data.toString('hex')]),
-      onPong: (data) => events.push(['pong', data.toString('hex')]),
-      onClose: (code, reason) => events.push(['close', code, reason.toString('hex')]),
-      onError: (error) => events.push(describeError(error, (error as never)[kStatusCode])),
-    },
-    options,
-  );
-  for (const chunk of chunks) receiver.push(Buffer.from(chunk));
-  for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
-  return events;
-}
+/** Every event, deferred ones included: the Receiver says when it has delivered them all. */
+const runOurs = (chunks: Buffer[], options: ReceiverOptions): Promise<ReceiverEvent[]> => receiveAll(chunks, options, 'hex');
 
 /** Splits at every `size` bytes. */
 function split(bytes: Uint8Array, size: number): Buffer[] {

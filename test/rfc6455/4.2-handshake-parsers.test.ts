@@ -5,9 +5,7 @@
  */
 import { createHash } from 'crypto';
 import { createServer, IncomingMessage, Server } from 'http';
-import { createRequire } from 'module';
 import { AddressInfo, connect } from 'net';
-import { dirname, join } from 'path';
 import { Duplex } from 'stream';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -28,17 +26,13 @@ import {
   MESSAGE_INVALID_VERSION,
   validateUpgradeRequest,
 } from '../../src/handshake/upgrade-request';
+import { requireWsLib } from '../helpers/ws-lib';
 
-// ws's package exports hide lib/, so reach its modules through the resolved package directory.
-const requireHere = createRequire(__filename);
-const wsLib = join(dirname(requireHere.resolve('ws')), 'lib');
-const wsExtension = requireHere(join(wsLib, 'extension.js')) as {
+const wsExtension = requireWsLib<{
   parse(header: string): unknown;
   format(extensions: unknown): string;
-};
-const wsSubprotocol = requireHere(join(wsLib, 'subprotocol.js')) as {
-  parse(header: string): Set<string>;
-};
+}>('extension.js');
+const wsSubprotocol = requireWsLib<{ parse(header: string): Set<string> }>('subprotocol.js');
 /** ws's Sec-WebSocket-Key check (websocket-server.js), the oracle for isValidKey. */
 const WS_KEY_REGEX = /^[+/0-9A-Za-z]{22}==$/;
 

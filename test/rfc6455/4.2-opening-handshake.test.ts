@@ -6,6 +6,7 @@ import { createServer, Server as HttpServer } from 'http';
 import { AddressInfo, connect } from 'net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ServerOptions, VerifyClientCallback, VerifyClientInfo, WebSocketServer } from '../../src/websocket-server';
+import { untilClosed } from '../helpers/raw-exchange';
 
 /** The sample nonce of section 1.3 and the accept value the RFC gives for it. */
 const SAMPLE_KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
@@ -26,18 +27,6 @@ function request(fields: Fields = {}, requestLine = 'GET / HTTP/1.1'): string {
   let text = `${requestLine}\r\n`;
   for (const [name, value] of Object.entries(all)) if (value !== null) text += `${name}: ${value}\r\n`;
   return `${text}\r\n`;
-}
-
-/** Sends `text` and collects every byte until the server closes the connection. */
-function untilClosed(port: number, text: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
-    const chunks: Buffer[] = [];
-    socket.on('data', (chunk) => chunks.push(chunk));
-    socket.on('error', reject);
-    socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
-    socket.write(text);
-  });
 }
 
 /** Sends `text` and resolves with the response head (through the blank line), then hangs up. */

@@ -5,25 +5,9 @@
 import { constants, deflateRawSync, inflateRawSync } from 'zlib';
 import { describe, expect, it } from 'vitest';
 import { MAX_HEADER_BYTES, frameHeaderLength, writeFrameHeader } from '../../src/protocol/frame-header';
-import { MessageInflater, Receiver, ReceiverOptions } from '../../src/protocol/receiver';
-import { kStatusCode } from '../../src/protocol/errors';
+import { MessageInflater } from '../../src/protocol/receiver';
 import { buildFrame } from '../helpers/frames';
-
-function receive(stream: Uint8Array, options: ReceiverOptions = {}): unknown[][] {
-  const events: unknown[][] = [];
-  const receiver = new Receiver(
-    {
-      onMessage: (data, isBinary) => events.push(['message', Buffer.from(data as Buffer).toString(), isBinary]),
-      onPing: (data) => events.push(['ping', data.toString()]),
-      onPong: (data) => events.push(['pong', data.toString()]),
-      onClose: (code, reason) => events.push(['close', code, reason.toString()]),
-      onError: (error) => events.push(['error', (error as never as { code: string }).code, error.message, (error as never)[kStatusCode]]),
-    },
-    options,
-  );
-  receiver.push(Buffer.from(stream));
-  return events;
-}
+import { receive, receiveAll } from '../helpers/receiver-events';
 
 describe('5.2 header writer', () => {
   const lengths = [0, 1, 125, 126, 127, 65_535, 65_536, 2 ** 32 + 5, 2 ** 53 - 1];
@@ -52,21 +36,21 @@ describe('5.2 header rules in the Receiver', () => {
   it('5.2 RSV2 or RSV3 without an extension -> 1002 WS_ERR_UNEXPECTED_RSV_2_3', () => {
     for (const spec of [{ rsv2: true }, { rsv3: true }]) {
       expect(receive(buildFrame({ opcode: 1, ...spec }))).toEqual([
-        ['error', 'WS_ERR_UNEXPECTED_RSV_2_3', 'Invalid WebSocket frame: RSV2 and RSV3 must be clear', 1002],
+        ['error', 'RangeError', 'WS_ERR_UNEXPECTED_RSV_2_3', 'Invalid WebSocket frame: RSV2 and RSV3 must be clear', 1002],
       ]);
     }
   });
 
   it('5.2 RSV1 without permessage-deflate -> 1002 WS_ERR_UNEXPECTED_RSV_1', () => {
     expect(receive(buildFrame({ opcode: 2, rsv1: true }))).toEqual([
-      ['error', 'WS_ERR_UNEXPECTED_RSV_1', 'Invalid WebSocket frame: RSV1 must be clear', 1002],
+      ['error', 'RangeError', 'WS_ERR_UNEXPECTED_RSV_1', 'Invalid WebSocket frame: RSV1 must be clear', 1002],
     ]);
   });
 
   it('5.2 reserved opcodes 3-7 and 0xB-0xF -> 1002 WS_ERR_INVALID_OPCODE', () => {
     for (const opcode of [3, 4, 5, 6, 7, 0xb, 0xc, 0xd, 0xe, 0xf]) {
       expect(receive(buildFrame({ opcode }))).toEqual([
-        ['error', 'WS_ERR_INVALID_OPCODE', `Invalid WebSocket frame: invalid opcode ${opcode}`, 1002],
+        ['error', 'RangeError', 'WS_ERR_INVALID_OPCODE', `Invalid WebSocket frame: invalid opcode ${opcode}`, 1002],
       ]);
     }
   });
@@ -74,19 +58,19 @@ describe('5.2 header rules in the Receiver', () => {
   it('5.2 a 64-bit length above 2^53 - 1 -> 1009 WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH', () => {
     const frame = buildFrame({ opcode: 2, declaredLength: 2n ** 53n, lengthEncoding: '64' });
     expect(receive(frame)).toEqual([
-      ['error', 'WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH', 'Unsupported WebSocket frame: payload length > 2^53 - 1', 1009],
+      ['error', 'RangeError', 'WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH', 'Unsupported WebSocket frame: payload length > 2^53 - 1', 1009],
     ]);
   });
 
   it('5.2 the length bound is checked as soon as the length field is whole, before the key arrives', () => {
     const frame = buildFrame({ opcode: 2, declaredLength: 2n ** 60n, lengthEncoding: '64', mask: true });
-    expect(receive(frame.subarray(0, 10), { isServer: true })[0]?.[1]).toBe('WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH');
+    expect(receive(frame.subarray(0, 10), { isServer: true })[0]?.[2]).toBe('WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH');
   });
 
   it('5.2 the declared length counts against maxPayload before any payload arrives', () => {
     const header = buildFrame({ opcode: 2, declaredLength: 1_000_000, lengthEncoding: '64' }).subarray(0, 10);
     expect(receive(header, { maxPayload: 999_999 })).toEqual([
-      ['error', 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', 'Max payload size exceeded', 1009],
+      ['error', 'RangeError', 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', 'Max payload size exceeded', 1009],
     ]);
   });
 
@@ -128,9 +112,7 @@ describe('5.2 RSV1 once permessage-deflate is negotiated (the inflate hook)', ()
         buildFrame({ opcode: 1, rsv1: true, payload: compressed }),
         buildFrame({ opcode: 9, payload: 'after' }),
       ]);
-      const events = receive(stream, { perMessageDeflate });
-      for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
-      expect(events).toEqual([
+      expect(await receiveAll(stream, { perMessageDeflate })).toEqual([
         ['message', 'squeezed text', false],
         ['ping', 'after'],
       ]);
@@ -141,7 +123,7 @@ describe('5.2 RSV1 once permessage-deflate is negotiated (the inflate hook)', ()
     const payload = deflate('a'.repeat(100));
     expect(payload.length).toBeLessThan(50);
     expect(receive(buildFrame({ opcode: 2, rsv1: true, payload }), { perMessageDeflate: syncInflater, maxPayload: 50 })).toEqual([
-      ['error', 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', 'Max payload size exceeded', 1009],
+      ['error', 'RangeError', 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', 'Max payload size exceeded', 1009],
     ]);
   });
 });

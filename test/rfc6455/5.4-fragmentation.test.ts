@@ -4,26 +4,9 @@
  * fragment count; the Sender writes continuation frames with opcode 0.
  */
 import { describe, expect, it } from 'vitest';
-import { Receiver, ReceiverOptions } from '../../src/protocol/receiver';
 import { Sender } from '../../src/protocol/sender';
-import { kStatusCode } from '../../src/protocol/errors';
-import { FrameSpec, buildFrame } from '../helpers/frames';
-
-function receive(specs: FrameSpec[], options: ReceiverOptions = {}): unknown[][] {
-  const events: unknown[][] = [];
-  const receiver = new Receiver(
-    {
-      onMessage: (data, isBinary) => events.push(['message', Buffer.from(data as Buffer).toString(), isBinary]),
-      onPing: (data) => events.push(['ping', data.toString()]),
-      onPong: (data) => events.push(['pong', data.toString()]),
-      onClose: (code, reason) => events.push(['close', code, reason.toString()]),
-      onError: (error) => events.push(['error', (error as never as { code: string }).code, error.message, (error as never)[kStatusCode]]),
-    },
-    options,
-  );
-  for (const spec of specs) receiver.push(Buffer.from(buildFrame(spec)));
-  return events;
-}
+import { FrameSpec } from '../helpers/frames';
+import { receive } from '../helpers/receiver-events';
 
 describe('5.4 fragmentation', () => {
   it('5.4 fragments of a text message are reassembled into one message', () => {
@@ -53,14 +36,14 @@ describe('5.4 fragmentation', () => {
 
   it('5.4 a continuation frame without a started message -> 1002 "invalid opcode 0"', () => {
     expect(receive([{ opcode: 0, payload: 'x' }])).toEqual([
-      ['error', 'WS_ERR_INVALID_OPCODE', 'Invalid WebSocket frame: invalid opcode 0', 1002],
+      ['error', 'RangeError', 'WS_ERR_INVALID_OPCODE', 'Invalid WebSocket frame: invalid opcode 0', 1002],
     ]);
   });
 
   it('5.4 a new data frame inside a fragmented message -> 1002 "invalid opcode 1" / "invalid opcode 2"', () => {
     for (const opcode of [1, 2]) {
       expect(receive([{ opcode: 2, fin: false, payload: 'a' }, { opcode, payload: 'b' }])).toEqual([
-        ['error', 'WS_ERR_INVALID_OPCODE', `Invalid WebSocket frame: invalid opcode ${opcode}`, 1002],
+        ['error', 'RangeError', 'WS_ERR_INVALID_OPCODE', `Invalid WebSocket frame: invalid opcode ${opcode}`, 1002],
       ]);
     }
   });
@@ -68,7 +51,7 @@ describe('5.4 fragmentation', () => {
   it('5.4 after a finished message, a continuation is again an error', () => {
     expect(receive([{ opcode: 1, fin: false, payload: 'a' }, { opcode: 0, payload: 'b' }, { opcode: 0, payload: 'c' }])).toEqual([
       ['message', 'ab', false],
-      ['error', 'WS_ERR_INVALID_OPCODE', 'Invalid WebSocket frame: invalid opcode 0', 1002],
+      ['error', 'RangeError', 'WS_ERR_INVALID_OPCODE', 'Invalid WebSocket frame: invalid opcode 0', 1002],
     ]);
   });
 
@@ -80,7 +63,7 @@ describe('5.4 fragmentation', () => {
     ];
     expect(receive(specs, { maxFragments: 3 })).toEqual([['message', 'abc', false]]);
     expect(receive(specs, { maxFragments: 2 })).toEqual([
-      ['error', 'WS_ERR_TOO_MANY_BUFFERED_PARTS', 'Too many message fragments', 1008],
+      ['error', 'RangeError', 'WS_ERR_TOO_MANY_BUFFERED_PARTS', 'Too many message fragments', 1008],
     ]);
   });
 
@@ -91,7 +74,7 @@ describe('5.4 fragmentation', () => {
     ];
     expect(receive(specs, { maxPayload: 11 })).toHaveLength(1);
     expect(receive(specs, { maxPayload: 10 })).toEqual([
-      ['error', 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', 'Max payload size exceeded', 1009],
+      ['error', 'RangeError', 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', 'Max payload size exceeded', 1009],
     ]);
   });
 

@@ -3,26 +3,10 @@
  * (5.5.2) and pong (5.5.3) in both directions.
  */
 import { describe, expect, it } from 'vitest';
-import { Receiver, ReceiverOptions } from '../../src/protocol/receiver';
+import { Receiver } from '../../src/protocol/receiver';
 import { Sender } from '../../src/protocol/sender';
-import { kStatusCode } from '../../src/protocol/errors';
-import { FrameSpec, buildFrame } from '../helpers/frames';
-
-function receive(specs: FrameSpec[], options: ReceiverOptions = {}): unknown[][] {
-  const events: unknown[][] = [];
-  const receiver = new Receiver(
-    {
-      onMessage: (data, isBinary) => events.push(['message', Buffer.from(data as Buffer).toString(), isBinary]),
-      onPing: (data) => events.push(['ping', data.toString()]),
-      onPong: (data) => events.push(['pong', data.toString()]),
-      onClose: (code, reason) => events.push(['close', code, reason.toString()]),
-      onError: (error) => events.push(['error', (error as never as { code: string }).code, error.message, (error as never)[kStatusCode]]),
-    },
-    options,
-  );
-  receiver.push(Buffer.concat(specs.map((spec) => buildFrame(spec))));
-  return events;
-}
+import { buildFrames } from '../helpers/frames';
+import { ReceiverEvents, receive } from '../helpers/receiver-events';
 
 function sent(act: (sender: Sender) => void): Buffer {
   const writes: Buffer[] = [];
@@ -33,7 +17,7 @@ function sent(act: (sender: Sender) => void): Buffer {
 describe('5.5 control frames', () => {
   it('5.5 a control payload of 126 bytes -> 1002 WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH', () => {
     expect(receive([{ opcode: 9, payload: 'x'.repeat(126) }])).toEqual([
-      ['error', 'WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH', 'Invalid WebSocket frame: invalid payload length 126', 1002],
+      ['error', 'RangeError', 'WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH', 'Invalid WebSocket frame: invalid payload length 126', 1002],
     ]);
   });
 
@@ -43,7 +27,7 @@ describe('5.5 control frames', () => {
 
   it('5.5 a fragmented control frame -> 1002 WS_ERR_EXPECTED_FIN', () => {
     expect(receive([{ opcode: 9, fin: false }])).toEqual([
-      ['error', 'WS_ERR_EXPECTED_FIN', 'Invalid WebSocket frame: FIN must be set', 1002],
+      ['error', 'RangeError', 'WS_ERR_EXPECTED_FIN', 'Invalid WebSocket frame: FIN must be set', 1002],
     ]);
   });
 
@@ -54,7 +38,7 @@ describe('5.5 control frames', () => {
 
   it('5.5.1 close frame with a 1-byte body -> 1002', () => {
     expect(receive([{ opcode: 8, payload: Uint8Array.of(0x03) }])).toEqual([
-      ['error', 'WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH', 'Invalid WebSocket frame: invalid payload length 1', 1002],
+      ['error', 'RangeError', 'WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH', 'Invalid WebSocket frame: invalid payload length 1', 1002],
     ]);
   });
 
@@ -63,7 +47,7 @@ describe('5.5 control frames', () => {
   });
 
   it('5.5.1 nothing is read after a close frame', () => {
-    expect(receive([{ opcode: 8, payload: Uint8Array.of(0x03, 0xe8, 0x6f, 0x6b) }, { opcode: 1, payload: 'late' }, { opcode: 3 }])).toEqual([
+    expect(receive(buildFrames([{ opcode: 8, payload: Uint8Array.of(0x03, 0xe8, 0x6f, 0x6b) }, { opcode: 1, payload: 'late' }, { opcode: 3 }]))).toEqual([
       ['close', 1000, 'ok'],
     ]);
   });
@@ -83,22 +67,13 @@ describe('5.5 control frames', () => {
   });
 
   it('5.5 with allowSynchronousEvents false, each event comes in its own macrotask, in order', async () => {
-    const events: string[] = [];
-    const receiver = new Receiver(
-      {
-        onMessage: () => events.push('message'),
-        onPing: () => events.push('ping'),
-        onPong: () => events.push('pong'),
-        onClose: () => events.push('close'),
-        onError: () => events.push('error'),
-      },
-      { allowSynchronousEvents: false },
-    );
-    receiver.push(Buffer.concat([buildFrame({ opcode: 9 }), buildFrame({ opcode: 1, payload: 'm' }), buildFrame({ opcode: 10 }), buildFrame({ opcode: 8 })]));
-    expect(events).toEqual([]);
+    const recorder = new ReceiverEvents();
+    const receiver = new Receiver(recorder, { allowSynchronousEvents: false });
+    receiver.push(Buffer.from(buildFrames([{ opcode: 9 }, { opcode: 1, payload: 'm' }, { opcode: 10 }, { opcode: 8 }])));
+    expect(recorder.names).toEqual([]);
     await new Promise((resolve) => setImmediate(resolve));
-    expect(events).toEqual(['ping']);
+    expect(recorder.names).toEqual(['ping']);
     for (let i = 0; i < 4; i++) await new Promise((resolve) => setImmediate(resolve));
-    expect(events).toEqual(['ping', 'message', 'pong', 'close']);
+    expect(recorder.names).toEqual(['ping', 'message', 'pong', 'close']);
   });
 });

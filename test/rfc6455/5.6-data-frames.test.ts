@@ -6,34 +6,24 @@
 import { describe, expect, it } from 'vitest';
 import { SlabPool } from '../../src/buffers/slab-pool';
 import { BinaryType } from '../../src/protocol/constants';
-import { Receiver } from '../../src/protocol/receiver';
-import { SMALL_FRAME_MAX_BYTES, Sender } from '../../src/protocol/sender';
+import { SMALL_FRAME_MAX_BYTES, Sender, SocketLike, WriteCallback } from '../../src/protocol/sender';
 import { buildFrame } from '../helpers/frames';
+import { receive } from '../helpers/receiver-events';
 
+/** The one event the chunks give, which must be a message: its data as handed over, and isBinary. */
 function receiveOne(chunks: Uint8Array[], binaryType: BinaryType = 'nodebuffer'): [unknown, boolean] {
-  const messages: [unknown, boolean][] = [];
-  const receiver = new Receiver(
-    {
-      onMessage: (data, isBinary) => messages.push([data, isBinary]),
-      onPing: () => {},
-      onPong: () => {},
-      onClose: () => {},
-      onError: (error) => {
-        throw error;
-      },
-    },
-    { binaryType },
-  );
-  for (const chunk of chunks) receiver.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
-  expect(messages).toHaveLength(1);
-  return messages[0];
+  const events = receive(chunks, { binaryType }, 'raw');
+  expect(events).toHaveLength(1);
+  const [name, data, isBinary] = events[0];
+  expect(name).toBe('message');
+  return [data, isBinary as boolean];
 }
 
 /** A socket whose writes complete only when the test says so, recording what each write held then. */
-class SlowSocket {
-  readonly writes: { chunk: Uint8Array; bytes: Buffer; corked: boolean; callback?: (error?: Error | null) => void }[] = [];
+class SlowSocket implements SocketLike {
+  readonly writes: { chunk: Uint8Array; bytes: Buffer; corked: boolean; callback?: WriteCallback }[] = [];
   private corks = 0;
-  write(chunk: Uint8Array, callback?: (error?: Error | null) => void): boolean {
+  write(chunk: Uint8Array, callback?: WriteCallback): boolean {
     this.writes.push({ chunk, bytes: Buffer.from(chunk), corked: this.corks > 0, callback });
     return true;
   }
@@ -44,7 +34,7 @@ class SlowSocket {
     this.corks--;
   }
   flush(error?: Error): void {
-    for (const write of this.writes.splice(0)) write.callback?.(error ?? null);
+    for (const write of this.writes.splice(0)) write.callback?.(error);
   }
 }
 

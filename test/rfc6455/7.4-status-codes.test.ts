@@ -6,11 +6,10 @@ import { createRequire } from 'module';
 import { dirname, join } from 'path';
 import { describe, expect, it } from 'vitest';
 import { decodeCloseBody, encodeCloseBody, isValidStatusCode } from '../../src/protocol/close-frame';
-import { Receiver } from '../../src/protocol/receiver';
-import { kStatusCode } from '../../src/protocol/errors';
 import { buildFrame } from '../helpers/frames';
+import { receive } from '../helpers/receiver-events';
 
-const require = createRequire(import.meta.url);
+const require = createRequire(__filename);
 const wsValidation = require(join(dirname(require.resolve('ws')), 'lib', 'validation.js')) as {
   isValidStatusCode(code: number): boolean;
 };
@@ -35,20 +34,9 @@ describe('7.4 status codes', () => {
   });
 
   it('7.4 a received close with an invalid code -> 1002 WS_ERR_INVALID_CLOSE_CODE', () => {
-    const errors: Error[] = [];
-    const receiver = new Receiver({
-      onMessage: () => {},
-      onPing: () => {},
-      onPong: () => {},
-      onClose: () => errors.push(new Error('unexpected close')),
-      onError: (error) => errors.push(error),
-    });
-    receiver.push(Buffer.from(buildFrame({ opcode: 8, payload: body(1006) })));
-    expect(errors).toHaveLength(1);
-    expect(errors[0]).toBeInstanceOf(RangeError);
-    expect(errors[0].message).toBe('Invalid WebSocket frame: invalid status code 1006');
-    expect((errors[0] as Error & { code: string }).code).toBe('WS_ERR_INVALID_CLOSE_CODE');
-    expect((errors[0] as never)[kStatusCode]).toBe(1002);
+    expect(receive(buildFrame({ opcode: 8, payload: body(1006) }))).toEqual([
+      ['error', 'RangeError', 'WS_ERR_INVALID_CLOSE_CODE', 'Invalid WebSocket frame: invalid status code 1006', 1002],
+    ]);
   });
 
   it('7.4 decodeCloseBody gives the code and the reason bytes', () => {

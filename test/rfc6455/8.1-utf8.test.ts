@@ -6,9 +6,8 @@ import { isUtf8 } from 'buffer';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Utf8Stream } from '../../src/protocol/utf8';
-import { Receiver, ReceiverOptions } from '../../src/protocol/receiver';
-import { kStatusCode } from '../../src/protocol/errors';
-import { FrameSpec, buildFrame } from '../helpers/frames';
+import { ReceiverOptions } from '../../src/protocol/receiver';
+import { ReceiverInput, receive } from '../helpers/receiver-events';
 
 /** Feeds the pieces one by one; returns the index of the piece that failed, or -1 when all is valid. */
 function failingPiece(pieces: Uint8Array[]): number {
@@ -24,23 +23,9 @@ function cutAt(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
   return points.slice(1).map((end, i) => bytes.subarray(points[i], end));
 }
 
-function receive(specs: FrameSpec[], options: ReceiverOptions = {}): unknown[][] {
-  const events: unknown[][] = [];
-  const receiver = new Receiver(
-    {
-      onMessage: (data) => events.push(['message', Buffer.from(data as Buffer).toString('hex')]),
-      onPing: () => events.push(['ping']),
-      onPong: () => events.push(['pong']),
-      onClose: (code) => events.push(['close', code]),
-      onError: (error) => events.push(['error', (error as never as { code: string }).code, error.message, (error as never)[kStatusCode]]),
-    },
-    options,
-  );
-  for (const spec of specs) receiver.push(Buffer.from(buildFrame(spec)));
-  return events;
-}
+const receiveHex = (input: ReceiverInput, options: ReceiverOptions = {}) => receive(input, options, 'hex');
 
-const INVALID_UTF8 = ['error', 'WS_ERR_INVALID_UTF8', 'Invalid WebSocket frame: invalid UTF-8 sequence', 1007];
+const INVALID_UTF8 = ['error', 'Error', 'WS_ERR_INVALID_UTF8', 'Invalid WebSocket frame: invalid UTF-8 sequence', 1007];
 
 describe('8.1 UTF-8 stream validation', () => {
   const samples: [string, number[]][] = [
@@ -91,12 +76,12 @@ describe('8.1 UTF-8 stream validation', () => {
 
 describe('8.1 UTF-8 in the Receiver', () => {
   it('8.1 an invalid text message -> 1007 WS_ERR_INVALID_UTF8', () => {
-    expect(receive([{ opcode: 1, payload: Uint8Array.of(0xce, 0xba, 0xe1, 0xbd) }])).toEqual([INVALID_UTF8]);
+    expect(receiveHex([{ opcode: 1, payload: Uint8Array.of(0xce, 0xba, 0xe1, 0xbd) }])).toEqual([INVALID_UTF8]);
   });
 
   it('8.1 fail fast: the fragment that makes the text invalid fails the connection at once', () => {
     expect(
-      receive([
+      receiveHex([
         { opcode: 1, fin: false, payload: Uint8Array.of(0x61, 0xed) },
         { opcode: 0, fin: false, payload: Uint8Array.of(0xa0, 0x80) },
         { opcode: 9, payload: 'never delivered' },
@@ -108,31 +93,31 @@ describe('8.1 UTF-8 in the Receiver', () => {
   it('8.1 a code point split across fragments is valid', () => {
     const text = Buffer.from('€');
     expect(
-      receive([
+      receiveHex([
         { opcode: 1, fin: false, payload: text.subarray(0, 1) },
         { opcode: 0, fin: false, payload: text.subarray(1, 2) },
         { opcode: 0, payload: text.subarray(2) },
       ]),
-    ).toEqual([['message', text.toString('hex')]]);
+    ).toEqual([['message', text.toString('hex'), false]]);
   });
 
   it('8.1 a message that ends inside a code point is invalid', () => {
-    expect(receive([{ opcode: 1, fin: false, payload: 'a' }, { opcode: 0, payload: Uint8Array.of(0xe2, 0x82) }])).toEqual([INVALID_UTF8]);
+    expect(receiveHex([{ opcode: 1, fin: false, payload: 'a' }, { opcode: 0, payload: Uint8Array.of(0xe2, 0x82) }])).toEqual([INVALID_UTF8]);
   });
 
   it('8.1 a close reason that is not UTF-8 -> 1007', () => {
-    expect(receive([{ opcode: 8, payload: Uint8Array.of(0x03, 0xe8, 0xc0) }])).toEqual([INVALID_UTF8]);
+    expect(receiveHex([{ opcode: 8, payload: Uint8Array.of(0x03, 0xe8, 0xc0) }])).toEqual([INVALID_UTF8]);
   });
 
   it('8.1 binary messages are not checked', () => {
-    expect(receive([{ opcode: 2, payload: Uint8Array.of(0xff) }])).toEqual([['message', 'ff']]);
+    expect(receiveHex([{ opcode: 2, payload: Uint8Array.of(0xff) }])).toEqual([['message', 'ff', true]]);
   });
 
   it('8.1 skipUTF8Validation turns the check off, as in ws', () => {
     expect(
-      receive([{ opcode: 1, payload: Uint8Array.of(0xff) }, { opcode: 8, payload: Uint8Array.of(0x03, 0xe8, 0xff) }], {
+      receiveHex([{ opcode: 1, payload: Uint8Array.of(0xff) }, { opcode: 8, payload: Uint8Array.of(0x03, 0xe8, 0xff) }], {
         skipUTF8Validation: true,
       }),
-    ).toEqual([['message', 'ff'], ['close', 1000]]);
+    ).toEqual([['message', 'ff', false], ['close', 1000, 'ff']]);
   });
 });

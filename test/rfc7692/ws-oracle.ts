@@ -1,13 +1,9 @@
 /**
  * ws 8.23 from node_modules as the oracle for permessage-deflate: its PerMessageDeflate class and its
- * Sec-WebSocket-Extensions parser and formatter, loaded by path (ws's package exports hide lib/).
+ * Sec-WebSocket-Extensions parser and formatter.
  */
-import { createRequire } from 'module';
-import { dirname, join } from 'path';
 import type { ExtensionOffers, ExtensionParams } from '../../src/handshake/extension-header';
-
-const require = createRequire(import.meta.url);
-const wsLib = join(dirname(require.resolve('ws')), 'lib');
+import { requireWsLib } from '../helpers/ws-lib';
 
 export interface WsPerMessageDeflate {
   params: Record<string, unknown> | null;
@@ -18,16 +14,15 @@ export interface WsPerMessageDeflate {
   cleanup(): void;
 }
 
-export const WsPerMessageDeflate = require(join(wsLib, 'permessage-deflate.js')) as new (
-  options: Record<string, unknown>,
-) => WsPerMessageDeflate;
+export const WsPerMessageDeflate =
+  requireWsLib<new (options: Record<string, unknown>) => WsPerMessageDeflate>('permessage-deflate.js');
 
-export const wsExtension = require(join(wsLib, 'extension.js')) as {
+export const wsExtension = requireWsLib<{
   parse(header: string): ExtensionOffers;
   format(extensions: Record<string, unknown>): string;
-};
+}>('extension.js');
 
-export const wsStatus = (require(join(wsLib, 'constants.js')) as { kStatusCode: symbol }).kStatusCode;
+export const wsStatus = requireWsLib<{ kStatusCode: symbol }>('constants.js').kStatusCode;
 
 /** ws's result or error, as comparable data. */
 export function outcome(run: () => unknown): unknown {

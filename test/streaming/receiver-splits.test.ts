@@ -5,30 +5,14 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Receiver, ReceiverOptions } from '../../src/protocol/receiver';
+import { ReceiverOptions } from '../../src/protocol/receiver';
 import { FrameSpec, buildFrame, concatBytes } from '../helpers/frames';
+import { ReceiverEvent, receive } from '../helpers/receiver-events';
 
-type Event = readonly unknown[];
-
-/** Feeds copies of the pieces (the Receiver unmasks in place) and records every event. */
-function run(stream: Uint8Array, cuts: readonly number[], options: ReceiverOptions): Event[] {
-  const events: Event[] = [];
-  const receiver = new Receiver(
-    {
-      onMessage: (data, isBinary) => events.push(['message', Buffer.from(data as Buffer).toString('hex'), isBinary]),
-      onPing: (data) => events.push(['ping', data.toString('hex')]),
-      onPong: (data) => events.push(['pong', data.toString('hex')]),
-      onClose: (code, reason) => events.push(['close', code, reason.toString('hex')]),
-      onError: (error) => events.push(['error', (error as Error & { code: string }).code, error.message]),
-    },
-    options,
-  );
-  let previous = 0;
-  for (const cut of [...cuts, stream.length]) {
-    receiver.push(Buffer.from(stream.subarray(previous, cut)));
-    previous = cut;
-  }
-  return events;
+/** Cuts the stream before each offset in `cuts` and feeds copies of the pieces (the Receiver unmasks in place). */
+function run(stream: Uint8Array, cuts: readonly number[], options: ReceiverOptions): ReceiverEvent[] {
+  const points = [0, ...cuts, stream.length];
+  return receive(points.slice(1).map((end, i) => stream.subarray(points[i], end)), options, 'hex');
 }
 
 const KEY = [0xa1, 0x07, 0xfe, 0x3c];
@@ -99,8 +83,10 @@ describe('receiver events do not depend on where chunks split', () => {
     expect(events[3]).toEqual(['message', Buffer.from('€😀 done').toString('hex'), false]);
     expect(run(INVALID_UTF8_MID_MESSAGE, [], SERVER).at(-1)).toEqual([
       'error',
+      'Error',
       'WS_ERR_INVALID_UTF8',
       'Invalid WebSocket frame: invalid UTF-8 sequence',
+      1007,
     ]);
   });
 

@@ -30,13 +30,27 @@ function accept(key) {
   return fault === 'bad-accept' ? `x${value.slice(1)}` : value;
 }
 
-/** Splits a write into three pieces a turn apart, so the client sees frames cut at odd places. */
+/**
+ * Splits a write into three pieces written a turn apart, in order behind any earlier pieces, so the
+ * client sees frames cut at odd places.
+ */
+const queues = new WeakMap();
+
 function writeInPieces(socket, data) {
   const a = Math.floor(data.length / 3);
   const b = Math.floor((2 * data.length) / 3) + 1;
-  socket.write(data.subarray(0, a));
-  setImmediate(() => socket.write(data.subarray(a, b)));
-  setImmediate(() => setImmediate(() => socket.write(data.subarray(b))));
+  let queue = queues.get(socket);
+  if (queue === undefined) {
+    queue = [];
+    queues.set(socket, queue);
+    const drain = () => {
+      if (queue.length > 0 && !socket.destroyed) socket.write(queue.shift());
+      setImmediate(drain);
+    };
+    socket.on('close', () => queue.splice(0));
+    setImmediate(drain);
+  }
+  queue.push(data.subarray(0, a), data.subarray(a, b), data.subarray(b));
 }
 
 let messages = 0;
