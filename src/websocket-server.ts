@@ -268,7 +268,7 @@ export class WebSocketServer<T extends ServerWebSocket = WebSocket> extends Even
     if (this.server !== null) this.removeServerListeners = this.attach(this.server);
 
     // Options the extension refuses (window bits outside 8-15) throw here, not on a client's upgrade.
-    if (resolved.perMessageDeflate !== false) new PerMessageDeflate(resolved.perMessageDeflate, true);
+    if (resolved.perMessageDeflate) new PerMessageDeflate(resolved.perMessageDeflate, true);
     if (resolved.clientTracking) (this as { clients: Set<T> }).clients = new Set();
     this.options = resolved;
   }
@@ -340,7 +340,8 @@ export class WebSocketServer<T extends ServerWebSocket = WebSocket> extends Even
     socket.on('error', socketOnError);
 
     const result = validateUpgradeRequest(req.method, req.headers, {
-      parseExtensions: this.options.perMessageDeflate !== false,
+      // ws reads the option by truthiness: an explicit undefined is off.
+      parseExtensions: Boolean(this.options.perMessageDeflate),
     });
     if (!result.ok && !isCheckedAfterPath(result)) return this.rejectMalformed(req, socket, result);
     if (!this.shouldHandle(req)) return abortHandshake(socket, 400);
@@ -424,7 +425,7 @@ export class WebSocketServer<T extends ServerWebSocket = WebSocket> extends Even
   private negotiateDeflate(offers: ExtensionOffers | null): PerMessageDeflate | null {
     const options = this.options.perMessageDeflate;
     const offered = offers === null ? undefined : offers[PerMessageDeflate.extensionName];
-    if (options === false || offered === undefined) return null;
+    if (!options || offered === undefined) return null;
     const deflate = new PerMessageDeflate(options, true, this.options.maxPayload);
     try {
       deflate.accept(offered);

@@ -65,6 +65,16 @@ export interface SendOptions {
 /** Overrides the crypto pool for masking keys, as ws's `generateMask` option (tests use it). */
 export type GenerateMask = (mask: Buffer) => void;
 
+/** What tests and benchmarks may replace; connections use the defaults. */
+export interface SenderInternals {
+  /** Default: the shared slabPool. */
+  slabs?: SlabPool;
+  /** Default: the shared maskKeyPool. */
+  maskKeys?: MaskKeyPool;
+  /** Default SMALL_FRAME_MAX_BYTES; bench/sender-threshold.ts sets it to force one path or the other. */
+  smallFrameMaxBytes?: number;
+}
+
 /** One key buffer for all senders: a key is made and used within one synchronous send. */
 const maskKey = Buffer.alloc(4);
 
@@ -78,6 +88,7 @@ export class Sender {
   private firstFragment = true;
   private readonly slabs: SlabPool;
   private readonly maskKeys: MaskKeyPool;
+  private readonly smallFrameMaxBytes: number;
   /** Reused for every frame: the payload being framed, as bytes or as text. */
   private readonly payload: Payload = { bytes: null, text: null, length: 0 };
 
@@ -89,10 +100,11 @@ export class Sender {
     private readonly socket: SocketLike,
     _extensions?: Record<string, unknown>,
     private readonly generateMask?: GenerateMask,
-    pools: { slabs?: SlabPool; maskKeys?: MaskKeyPool } = {},
+    internals: SenderInternals = {},
   ) {
-    this.slabs = pools.slabs ?? slabPool;
-    this.maskKeys = pools.maskKeys ?? maskKeyPool;
+    this.slabs = internals.slabs ?? slabPool;
+    this.maskKeys = internals.maskKeys ?? maskKeyPool;
+    this.smallFrameMaxBytes = internals.smallFrameMaxBytes ?? SMALL_FRAME_MAX_BYTES;
   }
 
   /** Sends a data frame (section 5.6); fragments follow section 5.4: continuations carry opcode 0. */
@@ -166,7 +178,7 @@ export class Sender {
     const headerLength = frameHeaderLength(length, mask);
     const total = headerLength + length;
 
-    if (total <= SMALL_FRAME_MAX_BYTES) {
+    if (total <= this.smallFrameMaxBytes) {
       const slab = this.slabs.reserve(total);
       const target = slab.buffer;
       const at = slab.used - total;

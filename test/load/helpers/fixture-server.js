@@ -36,6 +36,15 @@ function accept(key) {
  */
 const queues = new WeakMap();
 
+function drain(socket, queue) {
+  if (queue.length === 0 || socket.destroyed) {
+    queue.length = 0;
+    return;
+  }
+  socket.write(queue.shift());
+  setImmediate(drain, socket, queue);
+}
+
 function writeInPieces(socket, data) {
   const a = Math.floor(data.length / 3);
   const b = Math.floor((2 * data.length) / 3) + 1;
@@ -43,13 +52,8 @@ function writeInPieces(socket, data) {
   if (queue === undefined) {
     queue = [];
     queues.set(socket, queue);
-    const drain = () => {
-      if (queue.length > 0 && !socket.destroyed) socket.write(queue.shift());
-      setImmediate(drain);
-    };
-    socket.on('close', () => queue.splice(0));
-    setImmediate(drain);
   }
+  if (queue.length === 0) setImmediate(drain, socket, queue);
   queue.push(data.subarray(0, a), data.subarray(a, b), data.subarray(b));
 }
 
