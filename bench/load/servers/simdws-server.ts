@@ -5,7 +5,8 @@
  * orchestrator's table. Broadcast loops over `wss.clients`, as ws users do, until pub/sub lands
  * (issue 5), when it becomes `wss.publish`.
  */
-import simdws from '../../../src/index';
+// The compiled build, as users run it (under tsx every imported constant is a getter call).
+import simdws from '../../../dist/index';
 import { announceReady, portFromArgs } from './control';
 
 const { WebSocketServer, WebSocket, formatKernelInfo, kernelInfo } = simdws;
