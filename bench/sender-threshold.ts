@@ -6,26 +6,24 @@
  *   node --expose-gc --import tsx bench/sender-threshold.ts
  *
  * Unmasked server frames of Buffer and string payloads, 64 B to 16 KiB, go through the real Sender
- * with the threshold forced to one path or the other, to two sinks:
- * - a 127.0.0.1 TCP socket whose reader is a child process on the other core (the cost a server
- *   pays: syscalls, libuv, the Writable's per-chunk work);
- * - a counting Writable (the JavaScript side alone).
- * Frames leave in bursts of BURST, then the loop yields once, as a server answers one socket chunk or
- * one tick of publishes. Rounds alternate the two paths; each figure is the best round. The copy path
- * cannot take a frame larger than a slab, so its 16 KiB row is n/a.
+ * with the threshold forced to one path or the other, into a 127.0.0.1 TCP socket whose reader is a
+ * child process on the other core. Frames leave in bursts of BURST, then the loop yields once, as a
+ * server answers one socket chunk or one tick of publishes; each burst is measured twice: uncorked
+ * (every frame its own write, as a send from a timer) and under one socket cork (as the WebSocket's
+ * per-chunk and per-tick corking sends them). Each figure is a median over paired rounds (see
+ * measureSize). The copy path cannot take a frame larger than a slab, so its 16 KiB row is n/a.
  *
  * Prints markdown and rewrites the "sender-threshold" section of bench/RESULTS.md. Runs from src/
  * through tsx: a frame costs microseconds, so the getter per imported constant tsx adds does not count.
- * SIMDWS_BENCH_TIME_MS (default 150) sets the time per measurement.
+ * SIMDWS_BENCH_TIME_MS (default 60) sets the time per run; the whole benchmark takes about three minutes.
  */
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import net from 'node:net';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { SLAB_BYTES } from '../src/buffers/slab-pool';
 import { frameHeaderLength } from '../src/protocol/frame-header';
-import { SMALL_FRAME_MAX_BYTES, SendData, SendOptions, Sender, SocketLike } from '../src/protocol/sender';
+import { SMALL_FRAME_MAX_BYTES, SendData, SendOptions, Sender } from '../src/protocol/sender';
 import { machineInfo } from './lib/machine';
 import { describePinning, reexecPinned } from './lib/pin';
 import { writeSection } from './lib/results-file';
@@ -35,31 +33,13 @@ const RESULTS_FILE = path.join(__dirname, 'RESULTS.md');
 const SIZES = [64, 128, 256, 512, 1024, 2048, 4096, 8192, 12_288, 16_384];
 /** Frames sent back to back before the loop yields. */
 const BURST = 32;
-const ROUNDS = 5;
+const ROUNDS = 15;
 /** The reader's core: the benchmark itself is pinned to CPU 0 (bench/lib/pin.ts). */
 const READER_CPU = '1';
 
-type Path = 'copy' | 'split';
 type Kind = 'buffer' | 'text';
 
 const collectGarbage = (globalThis as { gc?: () => void }).gc;
-
-/** Counts bytes and completes every write at once: the Writable machinery without a kernel below. */
-class CountingSink extends Writable {
-  bytes = 0;
-
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
-    this.bytes += chunk.length;
-    callback();
-  }
-
-  override _writev(chunks: { chunk: Buffer }[], callback: () => void): void {
-    for (const { chunk } of chunks) this.bytes += chunk.length;
-    callback();
-  }
-}
-
-type Sink = SocketLike & Writable;
 
 /** A child process on the other core that reads and drops everything; ended by its PID at the end. */
 async function startReader(): Promise<{ child: ChildProcess; port: number }> {
@@ -85,13 +65,22 @@ async function connectTo(port: number): Promise<net.Socket> {
 const yieldToLoop = () => new Promise((resolve) => setImmediate(resolve));
 
 /** Sends `frames` frames in bursts; resolves with frames per second once the last one is written. */
-async function rate(sink: Sink, sender: Sender, data: SendData, options: SendOptions, frames: number): Promise<number> {
+async function rate(
+  socket: net.Socket,
+  sender: Sender,
+  data: SendData,
+  options: SendOptions,
+  corked: boolean,
+  frames: number,
+): Promise<number> {
   const start = process.hrtime.bigint();
   for (let sent = 0; sent < frames; ) {
     const burst = Math.min(BURST, frames - sent);
+    if (corked) socket.cork();
     for (let i = 0; i < burst; i++) sender.send(data, options);
+    if (corked) socket.uncork();
     sent += burst;
-    if (sink.writableNeedDrain) await once(sink, 'drain');
+    if (socket.writableNeedDrain) await once(socket, 'drain');
     else await yieldToLoop();
   }
   await new Promise<void>((resolve) => sender.send(data, options, () => resolve()));
@@ -99,47 +88,76 @@ async function rate(sink: Sink, sender: Sender, data: SendData, options: SendOpt
   return (frames + 1) / seconds;
 }
 
-/** The best of ROUNDS runs of each path, interleaved, as frames per second; null where a path cannot go. */
-async function measureSize(sink: Sink, size: number, kind: Kind, timeMs: number): Promise<Record<Path, number | null>> {
+/** Medians over the rounds: each path's frames per second, and the per-round split/copy ratio. */
+interface Measured {
+  /** null where the frame does not fit a slab. */
+  readonly copy: number | null;
+  readonly split: number;
+  readonly ratio: number | null;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/**
+ * ROUNDS paired runs of the two paths, back to back, the order swapped every round so that a drift in
+ * the machine's speed favours neither: the median of the per-round ratios is robust to a neighbour's
+ * burst that lands on one run.
+ */
+async function measureSize(socket: net.Socket, size: number, kind: Kind, corked: boolean, timeMs: number): Promise<Measured> {
   const data: SendData = kind === 'buffer' ? Buffer.alloc(size, 0x61) : 'a'.repeat(size);
   const options: SendOptions = { binary: kind === 'buffer', fin: true };
-  const frameBytes = frameHeaderLength(size, false) + size;
-  const senders: Record<Path, Sender | null> = {
-    copy: frameBytes <= SLAB_BYTES ? new Sender(sink, undefined, undefined, { smallFrameMaxBytes: SLAB_BYTES }) : null,
-    split: new Sender(sink, undefined, undefined, { smallFrameMaxBytes: 0 }),
-  };
-  const best: Record<Path, number | null> = { copy: null, split: null };
+  const split = new Sender(socket, undefined, undefined, { smallFrameMaxBytes: 0 });
+  const copy =
+    frameHeaderLength(size, false) + size <= SLAB_BYTES
+      ? new Sender(socket, undefined, undefined, { smallFrameMaxBytes: SLAB_BYTES })
+      : null;
   // Calibrate on the split path, which every size can take: enough frames for about timeMs.
-  const probe = await rate(sink, senders.split as Sender, data, options, 2000);
+  const probe = await rate(socket, split, data, options, corked, 2000);
   const frames = Math.max(2000, Math.round((probe * timeMs) / 1000));
+  const run = async (sender: Sender): Promise<number> => {
+    collectGarbage?.();
+    return rate(socket, sender, data, options, corked, frames);
+  };
+  const copyRates: number[] = [];
+  const splitRates: number[] = [];
+  const ratios: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
-    for (const which of ['copy', 'split'] as const) {
-      const sender = senders[which];
-      if (sender === null) continue;
-      collectGarbage?.();
-      const value = await rate(sink, sender, data, options, frames);
-      best[which] = Math.max(best[which] ?? 0, value);
+    if (copy === null) {
+      splitRates.push(await run(split));
+      continue;
     }
+    const copyFirst = round % 2 === 0;
+    const first = await run(copyFirst ? copy : split);
+    const second = await run(copyFirst ? split : copy);
+    const [copyRate, splitRate] = copyFirst ? [first, second] : [second, first];
+    copyRates.push(copyRate);
+    splitRates.push(splitRate);
+    ratios.push(splitRate / copyRate);
   }
-  return best;
+  return {
+    copy: copy === null ? null : median(copyRates),
+    split: median(splitRates),
+    ratio: copy === null ? null : median(ratios),
+  };
 }
 
 interface Row {
   readonly size: number;
   readonly kind: Kind;
-  readonly socket: Record<Path, number | null>;
-  readonly memory: Record<Path, number | null>;
+  readonly uncorked: Measured;
+  readonly corked: Measured;
 }
 
-const ratio = (value: Record<Path, number | null>): number | null =>
-  value.copy === null || value.split === null ? null : value.split / value.copy;
-
-/** The largest payload up to which copying wins over a socket at this and every smaller size. */
-function crossover(rows: readonly Row[], kind: Kind): number | null {
+/** The largest payload up to which copying wins (split/copy at most 1) at this and every smaller size. */
+function crossover(rows: readonly Row[], kind: Kind, mode: 'uncorked' | 'corked'): number | null {
   let last: number | null = null;
   for (const row of rows) {
     if (row.kind !== kind) continue;
-    const r = ratio(row.socket);
+    const r = row[mode].ratio;
     if (r === null || r > 1) break;
     last = row.size;
   }
@@ -152,21 +170,21 @@ function formatRows(rows: readonly Row[], kind: Kind): string {
     .map((row) => [
       String(row.size),
       frameHeaderLength(row.size, false) + row.size,
-      row.socket.copy,
-      row.socket.split,
-      ratio(row.socket),
-      row.memory.copy,
-      row.memory.split,
-      ratio(row.memory),
+      row.uncorked.copy,
+      row.uncorked.split,
+      row.uncorked.ratio,
+      row.corked.copy,
+      row.corked.split,
+      row.corked.ratio,
     ]);
   return markdownTable(
-    ['payload B', 'frame B', 'socket copy f/s', 'socket split f/s', 'split/copy', 'memory copy f/s', 'memory split f/s', 'split/copy'],
+    ['payload B', 'frame B', 'copy f/s', 'split f/s', 'split/copy', 'corked copy f/s', 'corked split f/s', 'split/copy'],
     body,
   );
 }
 
 async function main(): Promise<void> {
-  const timeMs = Number(process.env.SIMDWS_BENCH_TIME_MS ?? 150);
+  const timeMs = Number(process.env.SIMDWS_BENCH_TIME_MS ?? 60);
   if (!Number.isFinite(timeMs) || timeMs <= 0) throw new Error('SIMDWS_BENCH_TIME_MS must be a positive number');
   const machine = machineInfo();
   const { child, port } = await startReader();
@@ -175,27 +193,29 @@ async function main(): Promise<void> {
   try {
     for (const kind of ['buffer', 'text'] as const) {
       for (const size of SIZES) {
-        const onSocket = await measureSize(socket, size, kind, timeMs);
-        const inMemory = await measureSize(new CountingSink(), size, kind, timeMs);
-        rows.push({ size, kind, socket: onSocket, memory: inMemory });
-        console.error(`${kind} ${size}: socket split/copy ${ratio(onSocket)?.toFixed(2) ?? 'n/a'}`);
+        const uncorked = await measureSize(socket, size, kind, false, timeMs);
+        const corked = await measureSize(socket, size, kind, true, timeMs);
+        rows.push({ size, kind, uncorked, corked });
+        const ratios = [uncorked.ratio, corked.ratio].map((value) => value?.toFixed(2) ?? 'n/a');
+        console.error(`${kind} ${size} B: split/copy ${ratios[0]} uncorked, ${ratios[1]} corked`);
       }
     }
   } finally {
     socket.destroy();
     if (child.pid !== undefined) process.kill(child.pid);
   }
-  const bufferCrossover = crossover(rows, 'buffer');
-  const textCrossover = crossover(rows, 'text');
+  const crossovers = (kind: Kind) =>
+    `${crossover(rows, kind, 'uncorked') ?? 'none'} B uncorked and ${crossover(rows, kind, 'corked') ?? 'none'} B corked`;
   const section = [
     '## Sender: small-frame threshold',
     '',
     `Measured ${machine.date.slice(0, 10)} on ${machine.cpuModel} (${machine.cores} cores), Node ${machine.node};`,
     `${describePinning()}, reader process on CPU ${READER_CPU}. Command: \`node --expose-gc --import tsx bench/sender-threshold.ts\`.`,
     '',
-    'Frames per second through the real Sender, unmasked (server role), bursts of ' + `${BURST} frames, best of ${ROUNDS} rounds:`,
+    `Frames per second through the real Sender, unmasked (server role), bursts of ${BURST} frames, medians of ${ROUNDS} paired rounds.`,
     '"copy" puts the whole frame into the slab and writes it once; "split" writes the header from the slab',
-    'and the payload as it is, under one cork. split/copy above 1 means splitting is faster.',
+    'and the payload as it is, under one cork. "corked": each burst under one socket cork, as the WebSocket',
+    'sends while it handles a chunk or a tick of publishes. split/copy above 1 means splitting is faster.',
     '',
     '### Buffer payloads',
     '',
@@ -205,9 +225,8 @@ async function main(): Promise<void> {
     '',
     formatRows(rows, 'text'),
     '',
-    `Copying wins over the socket up to ${bufferCrossover ?? 'none'} B for Buffers and ${textCrossover ?? 'none'} B for strings`,
-    `(the largest payload up to which split/copy stays at or below 1 at every size). SMALL_FRAME_MAX_BYTES is ${SMALL_FRAME_MAX_BYTES}`,
-    '(header included).',
+    `Copying wins (split/copy at most 1 at that and every smaller size) up to ${crossovers('buffer')} for Buffers,`,
+    `and up to ${crossovers('text')} for strings. SMALL_FRAME_MAX_BYTES (header included) was ${SMALL_FRAME_MAX_BYTES} in this run.`,
   ].join('\n');
   console.log(section);
   writeSection(RESULTS_FILE, 'sender-threshold', section);

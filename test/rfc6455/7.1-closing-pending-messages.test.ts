@@ -34,7 +34,7 @@ const deflate = (text: string) => deflateRawSync(Buffer.from(text), { finishFlus
 class HeldInflater implements MessageInflater {
   private readonly held: (() => void)[] = [];
 
-  decompress(data: Buffer, fin: boolean, callback: (error: Error | null, result?: Buffer) => void): void {
+  decompress(data: Buffer, _fin: boolean, callback: (error: Error | null, result?: Buffer) => void): void {
     // The test's frames carry their text uncompressed: only the timing of the answer matters here.
     this.held.push(() => callback(null, data));
   }

@@ -330,13 +330,15 @@ describe('frame order while a deflate is in flight (ws Sender: later sends, ping
   it('close() during a deflate sends the message, then the close frame', async () => {
     const { server, client } = await pair();
     const log = eventLog(server);
-    let written: Error | undefined | null = null;
-    client.send(compressible(100_000), (error) => (written = error));
+    let written = 'pending';
+    client.send(compressible(100_000), (error) => (written = error ? error.message : 'written'));
     client.close(1000, 'done');
+    const clientClosed = once(client, 'close');
     const [code, reason] = (await once(server, 'close')) as [number, Buffer];
     expect([code, reason.toString()]).toEqual([1000, 'done']);
     expect(log).toEqual(['message 100000']);
-    expect(written).toBeUndefined();
+    await clientClosed;
+    expect(written).toBe('written');
   });
 
   it("the socket closing during a deflate gives that send and every queued one ws's error, in CLOSING", async () => {
