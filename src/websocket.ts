@@ -416,7 +416,7 @@ export class WebSocket extends EventEmitter {
       options = undefined;
     }
     if (typeof data === 'number') data = data.toString();
-    else if (isFragments(data)) data = Buffer.concat(data);
+    else if (isFragments(data)) data = joinArray(data);
     if (this._readyState !== OPEN) {
       sendAfterClose(this, data, cb);
       return;
@@ -551,7 +551,7 @@ export class WebSocket extends EventEmitter {
       mask = undefined;
     }
     if (typeof data === 'number') data = data.toString();
-    else if (isFragments(data)) data = Buffer.concat(data);
+    else if (isFragments(data)) data = joinArray(data);
     if (this._readyState !== OPEN) {
       sendAfterClose(this, data, cb);
       return;
@@ -631,9 +631,13 @@ function byteLength(data: SendData): number {
   return Buffer.from(data as unknown as string).length;
 }
 
-/** A message received with binaryType 'fragments', forwarded as it came. */
+/** An array: fragments received with binaryType 'fragments' (joined), or bytes as numbers (as ws's Buffer.from). */
 function isFragments(data: unknown): data is readonly Buffer[] {
   return Array.isArray(data);
+}
+
+function joinArray(data: readonly Buffer[]): Buffer {
+  return data.every((part) => Buffer.isBuffer(part)) ? Buffer.concat(data) : Buffer.from(data as unknown as number[]);
 }
 
 /**

@@ -6,17 +6,19 @@
 import { STATUS_CODES } from 'http';
 import type { Duplex } from 'stream';
 
-/** RFC 7230 section 3.2: a header line break here would let a caller's value inject headers. */
-function assertNoLineBreak(text: string): void {
-  if (text.includes('\r') || text.includes('\n')) {
-    throw new TypeError(`Invalid character in response header: ${JSON.stringify(text)}`);
-  }
+/**
+ * RFC 7230 section 3.2: a line break in a header name or value would let it inject headers. Such a
+ * field (from verifyClient's callback, say) is left out rather than thrown over: a throw here would
+ * leave the client without an answer and the socket open.
+ */
+function hasLineBreak(text: string): boolean {
+  return text.includes('\r') || text.includes('\n');
 }
 
 /**
  * Writes `HTTP/1.1 <status> <reason>` with Connection: close, Content-Type: text/html and
- * Content-Length, then `headers` (which may replace those three, key for key, as in ws), then the
- * body `message` (default: the status's reason phrase), and ends the socket; it is destroyed on
+ * Content-Length, then `headers` (which may replace those three, key for key, as in ws; a field
+ * with a line break is left out), then the body `message` (default: the status's reason phrase), and ends the socket; it is destroyed on
  * 'finish'.
  */
 export function abortHandshake(
@@ -37,8 +39,7 @@ export function abortHandshake(
   let head = `HTTP/1.1 ${status} ${reason}\r\n`;
   for (const name of Object.keys(fields)) {
     const value = String(fields[name]);
-    assertNoLineBreak(name);
-    assertNoLineBreak(value);
+    if (hasLineBreak(name) || hasLineBreak(value)) continue;
     head += `${name}: ${value}\r\n`;
   }
 
