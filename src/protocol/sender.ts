@@ -28,11 +28,15 @@ import { frameHeaderLength, writeFrameHeader } from './frame-header';
 
 /**
  * Frames up to this size (header + payload) are copied into the slab and written once; above it the
- * payload is written as it is, after its header, under one cork. Provisional: a first run over
- * 127.0.0.1 (1 socket, 64 B-8 KB frames) was too noisy on the shared machine to separate the two paths
- * below 4 KB; it needs a row in bench/RESULTS.md before it is tuned.
+ * payload is written as it is, after its header, under one cork. From bench/sender-threshold.ts
+ * (bench/RESULTS.md, "Sender: small-frame threshold"; 127.0.0.1, AMD EPYC, Node 20): copying is
+ * 10-50% faster uncorked at every size a slab takes (64 B-12 KiB) and ties within 5% corked from
+ * 256 B up, so throughput alone would copy up to the slab size. It stops at half a slab: beyond
+ * that every copied frame retires a slab of its own, and copies pin slab memory while a slow socket
+ * holds them. An 8 KiB payload with its longest header below 64 KiB (4 length + 4 key bytes) is the
+ * largest frame copied.
  */
-export const SMALL_FRAME_MAX_BYTES = 2048;
+export const SMALL_FRAME_MAX_BYTES = 8192 + 8;
 
 /** What a socket must offer: net.Socket, tls.TLSSocket and any Duplex do. */
 export interface SocketLike {
@@ -71,7 +75,10 @@ export interface SenderInternals {
   slabs?: SlabPool;
   /** Default: the shared maskKeyPool. */
   maskKeys?: MaskKeyPool;
-  /** Default SMALL_FRAME_MAX_BYTES; bench/sender-threshold.ts sets it to force one path or the other. */
+  /**
+   * Default SMALL_FRAME_MAX_BYTES, and never more than a slab holds; bench/sender-threshold.ts sets it
+   * to force one path or the other.
+   */
   smallFrameMaxBytes?: number;
 }
 
@@ -104,7 +111,7 @@ export class Sender {
   ) {
     this.slabs = internals.slabs ?? slabPool;
     this.maskKeys = internals.maskKeys ?? maskKeyPool;
-    this.smallFrameMaxBytes = internals.smallFrameMaxBytes ?? SMALL_FRAME_MAX_BYTES;
+    this.smallFrameMaxBytes = Math.min(internals.smallFrameMaxBytes ?? SMALL_FRAME_MAX_BYTES, this.slabs.slabBytes);
   }
 
   /** Sends a data frame (section 5.6); fragments follow section 5.4: continuations carry opcode 0. */

@@ -90,7 +90,7 @@ describe('5.3 client-to-server masking', () => {
     for (const length of [SMALL_FRAME_MAX_BYTES - 8, SMALL_FRAME_MAX_BYTES - 2, SMALL_FRAME_MAX_BYTES + 1]) {
       const sink = new Sink();
       const data = Buffer.alloc(length, 0x5a);
-      new Sender(sink, undefined, undefined, { slabs: new SlabPool(4096) }).send(data, { binary: true, fin: true, mask: true });
+      new Sender(sink, undefined, undefined, { slabs: new SlabPool(2 * SMALL_FRAME_MAX_BYTES) }).send(data, { binary: true, fin: true, mask: true });
       expect(serverReads(sink.bytes)).toEqual([['message', data.toString('hex'), true]]);
     }
   });

@@ -91,6 +91,17 @@ describe('5.6 data frames out', () => {
     expect(socket.writes[2].chunk).toBe(large);
   });
 
+  it('5.6 a frame larger than the slabs it would be copied into leaves as header + payload', () => {
+    const socket = new SlowSocket();
+    const sender = new Sender(socket, undefined, undefined, { slabs: new SlabPool(256) });
+    const payload = Buffer.alloc(300, 2);
+    sender.send(payload, { binary: true, fin: true });
+    expect(socket.writes.map((write) => write.bytes.length)).toEqual([4, 300]);
+    expect(Buffer.concat(socket.writes.map((write) => write.bytes))).toEqual(
+      Buffer.from(buildFrame({ opcode: 2, payload })),
+    );
+  });
+
   it("5.6 the callback runs once the socket wrote the frame, with the socket's error", () => {
     const socket = new SlowSocket();
     const sender = new Sender(socket);

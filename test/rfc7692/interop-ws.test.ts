@@ -19,6 +19,8 @@ import type { PerMessageDeflateOptions } from '../../src/extensions/permessage-d
 import { WsPerMessageDeflate, wsExtension } from './ws-oracle';
 
 const Ws = createRequire(__filename)('ws') as typeof import('ws');
+/** @types/ws types window bits as numbers only; ours also take ws's booleans. The values used here are numbers. */
+type WsDeflateOptions = import('ws').PerMessageDeflateOptions;
 
 /** What both peers' WebSocket classes offer that the exchange uses. */
 interface Peer {
@@ -167,7 +169,7 @@ async function startSimdws(options: PerMessageDeflateOptions): Promise<{ url: st
 
 async function startWs(options: PerMessageDeflateOptions): Promise<{ url: string; next: Promise<[Peer]> }> {
   if (wsServer !== null) await new Promise<void>((resolve) => (wsServer as InstanceType<typeof Ws.WebSocketServer>).close(() => resolve()));
-  const server = new Ws.WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: options });
+  const server = new Ws.WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: options as WsDeflateOptions });
   wsServer = server;
   await once(server, 'listening');
   return { url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}`, next: once(server, 'connection') as Promise<[Peer]> };
@@ -175,7 +177,7 @@ async function startWs(options: PerMessageDeflateOptions): Promise<{ url: string
 
 async function wsClientToSimdws(serverOptions: PerMessageDeflateOptions, clientOptions: PerMessageDeflateOptions): Promise<void> {
   const { url, next } = await startSimdws(serverOptions);
-  const client = new Ws.WebSocket(url, { perMessageDeflate: clientOptions }) as unknown as Peer;
+  const client = new Ws.WebSocket(url, { perMessageDeflate: clientOptions as WsDeflateOptions }) as unknown as Peer;
   await once(client as never, 'open');
   const [ours] = await next;
   const expected = wsAgreement(serverOptions, clientOptions);
