@@ -15,7 +15,20 @@ const WS_NAMES = [
   'WebSocket',
   'WebSocketServer',
 ];
-const SIMDWS_NAMES = ['kernel', 'kernelInfo', 'formatKernelInfo'];
+const SIMDWS_NAMES = [
+  'SendStatus',
+  'SEND_SUCCESS',
+  'SEND_BACKPRESSURE',
+  'SEND_DROPPED',
+  'TopicRegistry',
+  'MEMORY_LEAN_DEFLATE',
+  'SharedDeflate',
+  'deflateProfile',
+  'sharedZlibLimiter',
+  'kernel',
+  'kernelInfo',
+  'formatKernelInfo',
+];
 
 const dist = path.join(__dirname, '..', 'dist');
 const api = require(path.join(dist, 'index.js'));

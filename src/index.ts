@@ -5,7 +5,9 @@
  * The ESM entry (dist/wrapper.mjs, written by scripts/write-esm-wrapper.js) re-exports the same
  * names, without `Server`, as ws's wrapper.mjs does.
  *
- * simdws's own additions: `kernel` / `kernelInfo` (which kernel tier runs and why the others do not).
+ * simdws's own additions: pub/sub and send status (SendStatus, TopicRegistry), the shared and
+ * memory-lean compression primitives, and `kernel` / `kernelInfo` (which kernel tier runs and why the
+ * others do not).
  */
 import type { IncomingMessage } from 'node:http';
 import { WebSocket as WebSocketClass } from './websocket';
@@ -20,6 +22,19 @@ import { PerMessageDeflate } from './extensions/permessage-deflate';
 import type { PerMessageDeflateOptions as PerMessageDeflateOptionsType } from './extensions/permessage-deflate';
 import * as extensionHeader from './handshake/extension-header';
 import * as subprotocolHeader from './handshake/subprotocol-header';
+import { SharedDeflate, deflateProfile } from './extensions/shared-compression';
+import { MEMORY_LEAN_DEFLATE } from './extensions/presets';
+import { sharedZlibLimiter } from './extensions/zlib-limiter';
+import { SEND_BACKPRESSURE, SEND_DROPPED, SEND_SUCCESS, SendStatus } from './backpressure/send-status';
+import type {
+  BackpressureOptions as BackpressureOptionsType,
+  BackpressureStats as BackpressureStatsType,
+  SendStatusValue as SendStatusValueType,
+  SlowConsumerPolicy as SlowConsumerPolicyType,
+} from './backpressure/send-status';
+import { TopicRegistry } from './pubsub/topic-registry';
+import type { PublishOptions as PublishOptionsType } from './pubsub/publish-batch';
+import type { ConnectionTimerOptions as ConnectionTimerOptionsType } from './timers/connection-timers';
 import { formatKernelInfo, kernel, kernelInfo } from './kernels/select';
 import type { KernelInfo as KernelInfoType, TierStatus as TierStatusType } from './kernels/select';
 import type {
@@ -40,6 +55,16 @@ const simdws = Object.assign(WebSocketClass, {
   PerMessageDeflate,
   extension: { parse: extensionHeader.parse, format: extensionHeader.format },
   subprotocol: { parse: subprotocolHeader.parse },
+  // simdws's additions (README, "What differs from ws").
+  SendStatus,
+  SEND_SUCCESS,
+  SEND_BACKPRESSURE,
+  SEND_DROPPED,
+  TopicRegistry,
+  MEMORY_LEAN_DEFLATE,
+  SharedDeflate,
+  deflateProfile,
+  sharedZlibLimiter,
   kernel,
   kernelInfo,
   formatKernelInfo,
@@ -71,6 +96,12 @@ declare namespace simdws {
   type ErrorEvent = ErrorEventClass;
   type CloseEvent = CloseEventClass;
   type MessageEvent = MessageEventClass;
+  type SendStatusValue = SendStatusValueType;
+  type BackpressureOptions = BackpressureOptionsType;
+  type BackpressureStats = BackpressureStatsType;
+  type SlowConsumerPolicy = SlowConsumerPolicyType;
+  type PublishOptions = PublishOptionsType;
+  type ConnectionTimerOptions = ConnectionTimerOptionsType;
   type KernelInfo = KernelInfoType;
   type TierStatus = TierStatusType;
 }
