@@ -39,6 +39,8 @@ const ROUNDS = 15;
  * scatter by about that much on this shared machine.
  */
 const TIE = 0.05;
+/** The longest header of a payload below 64 KiB: 2 bytes, a 16-bit length and a masking key. */
+const SMALL_HEADER_MAX_BYTES = 8;
 /** The reader's core: the benchmark itself is pinned to CPU 0 (bench/lib/pin.ts). */
 const READER_CPU = '1';
 
@@ -158,15 +160,16 @@ interface Row {
 }
 
 /**
- * The largest payload up to which copying is faster than splitting, or within TIE of it, corked and
- * uncorked, at that and every smaller size; null when it is not even at the smallest.
+ * The largest payload up to which splitting never wins by more than TIE both corked and uncorked, at
+ * that and every smaller size: where one mode favours copying and the other is a tie, copying is the
+ * better default. null when splitting wins already at the smallest size.
  */
 function crossover(rows: readonly Row[], kind: Kind): number | null {
   let last: number | null = null;
   for (const row of rows) {
     if (row.kind !== kind) continue;
     const ratios = [row.uncorked.ratio, row.corked.ratio];
-    if (ratios.some((value) => value === null || value > 1 + TIE)) break;
+    if (ratios.some((value) => value === null) || ratios.every((value) => (value as number) > 1 + TIE)) break;
     last = row.size;
   }
   return last;
@@ -213,6 +216,9 @@ async function main(): Promise<void> {
     if (child.pid !== undefined) process.kill(child.pid);
   }
   const crossovers = (kind: Kind) => `${crossover(rows, kind) ?? 'none'} B`;
+  const bufferCrossover = crossover(rows, 'buffer');
+  // Past half a slab every copied frame retires a slab of its own (src/buffers/slab-pool.ts).
+  const threshold = bufferCrossover === null ? 0 : Math.min(bufferCrossover, SLAB_BYTES / 2) + SMALL_HEADER_MAX_BYTES;
   const section = [
     '## Sender: small-frame threshold',
     '',
@@ -232,9 +238,11 @@ async function main(): Promise<void> {
     '',
     formatRows(rows, 'text'),
     '',
-    `Copying is faster, or within ${TIE * 100}% (a tie), corked and uncorked, at every size up to ${crossovers('buffer')} for`,
-    `Buffers and ${crossovers('text')} for strings. SMALL_FRAME_MAX_BYTES (header included) was ${SMALL_FRAME_MAX_BYTES} in this run;`,
-    'src/protocol/sender.ts says how it follows from this table.',
+    `Splitting is not faster by more than ${TIE * 100}% both corked and uncorked at any size up to ${crossovers('buffer')} for`,
+    `Buffers and ${crossovers('text')} for strings. The threshold follows the Buffer crossover (strings gain more`,
+    'from copying), at most half a slab (beyond, every copied frame retires a 16 KiB slab of its own), plus the',
+    `longest header such a payload takes: SMALL_FRAME_MAX_BYTES = ${threshold} (${SMALL_FRAME_MAX_BYTES} in src/protocol/sender.ts`,
+    'during this run).',
   ].join('\n');
   console.log(section);
   writeSection(RESULTS_FILE, 'sender-threshold', section);

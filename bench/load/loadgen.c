@@ -16,6 +16,16 @@
  *   handshake  connect, upgrade, close handshake, repeat; --concurrency cycles at a time.
  *   idle       opens --conns upgraded connections, prints a "ready" line, holds them until a line
  *              (or EOF) arrives on stdin, then closes them.
+ * Payloads (--json): deterministic market-data ticks, JSON text, instead of random letters or bytes.
+ * Compression (--deflate, echo mode): the handshake offers permessage-deflate with a bare
+ * client_max_window_bits, as browsers do (RFC 7692 section 7.1.2.2), and the response's parameters are
+ * checked (section 7.1). Each pooled message is compressed on its own before the run, as raw deflate
+ * ending in a sync flush whose trailing 00 00 FF FF is dropped (section 7.2.1), within the window the
+ * server allowed; compressing every message independently is open to any client (section 7.2.1). Every
+ * reply is inflated by a per-connection raw inflate stream sized to server_max_window_bits and reset
+ * after each message when server_no_context_takeover was agreed (section 7.2.2), so a server that breaks
+ * what it agreed fails the run; the inflated payload is compared with what was sent.
+ * Every mode counts the frame bytes (headers included) each way over the measured window.
  * One JSON object is printed on stdout at the end; a broken server or protocol error is fatal:
  * the message goes to stderr and the exit status is 2.
  */
@@ -39,6 +49,7 @@
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 enum mode { MODE_ECHO, MODE_BROADCAST, MODE_LATENCY, MODE_HANDSHAKE, MODE_IDLE };
 enum state { C_FREE, C_CONNECTING, C_UPGRADING, C_OPEN, C_CLOSING, C_AWAIT_EOF };
@@ -51,6 +62,8 @@ enum phase { PH_CONNECTING, PH_WARMUP, PH_MEASURE, PH_DRAIN, PH_DONE };
 #define OP_CLOSE 0x8
 #define OP_PING 0x9
 #define OP_PONG 0xA
+/* First header byte: RSV1 marks a compressed message's first frame (RFC 7692 section 6). */
+#define FLAG_RSV1 0x40
 
 #define KEY_POOL 256
 #define HANDSHAKE_KEYS 64
@@ -87,6 +100,23 @@ struct options {
   int window;
   int concurrency;
   uint64_t seed;
+  int json;
+  int deflate;
+};
+
+/* What one connection's handshake agreed (RFC 7692 section 7.1); bits are 8-15, 15 when absent. */
+struct deflate_params {
+  int server_no_context_takeover;
+  int client_no_context_takeover;
+  int server_max_window_bits;
+  int client_max_window_bits;
+};
+
+/* The pooled messages compressed within one client window size, each as a masked RSV1 frame. */
+struct deflate_pool {
+  uint8_t *frames;
+  size_t *offset;
+  size_t *length;
 };
 
 struct conn {
@@ -104,12 +134,16 @@ struct conn {
   uint64_t msg_offset; /* payload bytes of the current (possibly fragmented) message so far */
   int msg_opcode;
   uint64_t next_seq;
+  struct deflate_params deflate; /* valid once the upgrade succeeded with --deflate */
+  const struct deflate_pool *deflate_pool;
+  z_stream *inflater;
+  int msg_compressed;
 };
 
 static struct options opt = {
     .mode = MODE_ECHO, .port = 0, .path = "/", .conns = 100, .inflight = 16, .size = 32, .text = 0,
     .warmup_s = 1, .duration_s = 5, .sources = 8, .server_pid = 0, .server_core = -1, .gen_core = -1, .rate = 20000, .window = 16,
-    .concurrency = 64, .seed = 0x5eed,
+    .concurrency = 64, .seed = 0x5eed, .json = 0, .deflate = 0,
 };
 
 static int ep = -1;
@@ -148,6 +182,14 @@ static double measured_seconds;
 static uint64_t pub_sent, pub_done;
 static uint32_t broadcast_count[BROADCAST_RING];
 static int subscribers;
+
+/* Frame bytes written and parsed after the upgrade (RFC 6455 section 5.2 framing, headers included). */
+static uint64_t wire_out, wire_in, wire_out_at_start, wire_in_at_start;
+static uint64_t compressed_replies, compressed_replies_at_start;
+static struct deflate_pool deflate_pools[16]; /* by the client window bits the pool respects */
+static uint8_t *inflated;                     /* one reply frame's inflated bytes, opt.size + 1 */
+static struct deflate_params reported_deflate;
+static int deflate_reported;
 
 static int timer_fd = -1;
 static uint64_t lat_sent, lat_received, lat_next_conn, lat_max_lag;
@@ -324,12 +366,15 @@ static void prepare_handshakes(void) {
   }
 }
 
-/* The opening handshake request of RFC 6455 section 4.1, for one of the pooled keys. */
+/* The opening handshake request of RFC 6455 section 4.1, for one of the pooled keys. With --deflate it
+   carries the offer browsers send: permessage-deflate, ready to honour a client_max_window_bits the
+   server picks (RFC 7692 section 7.1.2.2). */
 static size_t write_request(char *out, size_t cap, enum role role, int key) {
   int n = snprintf(out, cap,
                    "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                   "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n",
-                   role_path(role), opt.port, hs_key[key]);
+                   "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n%s\r\n",
+                   role_path(role), opt.port, hs_key[key],
+                   opt.deflate ? "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n" : "");
   if (n < 0 || (size_t)n >= cap) fatal("request too long");
   return (size_t)n;
 }
@@ -358,7 +403,58 @@ static size_t build_frame(uint8_t *out, int opcode, const uint8_t *payload, size
   return h + len;
 }
 
+static const char *const TICKERS[] = {"AAPL", "MSFT", "NVDA", "AMZN", "GOOGL", "META", "TSLA", "AVGO", "JPM", "V",
+                                      "XOM",  "UNH",  "MA",   "JNJ",  "PG",    "HD",   "COST", "ABBV", "MRK", "KO"};
+#define TICKER_COUNT (sizeof TICKERS / sizeof TICKERS[0])
+
+/* A quote-update batch as market-data feeds send them: the same keys in every tick, prices near their
+   last value, sizes in round lots. Exactly `len` bytes of valid JSON (RFC 8259), padded with the
+   insignificant whitespace the format allows; compresses about 3-4x with deflate's defaults. */
+static void fill_json(uint8_t *out, size_t len) {
+  static double last[TICKER_COUNT];
+  static uint64_t volume[TICKER_COUNT];
+  static uint64_t seq, clock_ms = 1763800000000ull;
+  if (last[0] == 0) {
+    for (size_t i = 0; i < TICKER_COUNT; i++) {
+      last[i] = 20 + (double)(next_random() % 90000) / 100;
+      volume[i] = 100000 + next_random() % 90000000;
+    }
+  }
+  const size_t close_len = 2; /* "]}" */
+  char head[128];
+  size_t used = (size_t)snprintf(head, sizeof head, "{\"type\":\"quotes\",\"venue\":\"XNAS\",\"seq\":%llu,\"ticks\":[",
+                                 (unsigned long long)++seq);
+  if (used + close_len > len) fatal("--json needs --size of at least %zu", used + close_len);
+  memcpy(out, head, used);
+  for (int n = 0;; n++) {
+    size_t t = (size_t)(next_random() % TICKER_COUNT);
+    last[t] += ((double)(next_random() % 41) - 20) / 100;
+    if (last[t] < 1) last[t] = 1;
+    double bid = last[t], spread = (double)(1 + next_random() % 4) / 100;
+    unsigned trade = (unsigned)(1 + next_random() % 20) * 100;
+    volume[t] += trade;
+    clock_ms += next_random() % 7;
+    char tick[256];
+    int tick_len = snprintf(tick, sizeof tick,
+                            "%s{\"sym\":\"%s\",\"bid\":%.2f,\"ask\":%.2f,\"bidSize\":%u,\"askSize\":%u,\"last\":%.2f,"
+                            "\"lastSize\":%u,\"volume\":%llu,\"ts\":%llu,\"cond\":\"%c\",\"exchange\":\"XNAS\",\"currency\":\"USD\","
+                            "\"session\":\"regular\"}",
+                            n == 0 ? "" : ",", TICKERS[t], bid, bid + spread, (unsigned)(1 + next_random() % 20) * 100,
+                            (unsigned)(1 + next_random() % 20) * 100, bid + spread / 2, trade,
+                            (unsigned long long)volume[t], (unsigned long long)clock_ms, "@@@FTI"[next_random() % 6]);
+    if (used + (size_t)tick_len + close_len > len) break;
+    memcpy(out + used, tick, (size_t)tick_len);
+    used += (size_t)tick_len;
+  }
+  memset(out + used, ' ', len - used - close_len);
+  memcpy(out + len - close_len, "]}", close_len);
+}
+
 static void fill_payload(uint8_t *out, size_t len) {
+  if (opt.json) {
+    fill_json(out, len);
+    return;
+  }
   for (size_t i = 0; i < len; i++) {
     uint8_t byte = (uint8_t)next_random();
     /* Text payloads stay ASCII so they are valid UTF-8 (RFC 6455 section 8.1). */
@@ -384,6 +480,45 @@ static void prepare_pool(void) {
     fill_payload(plain, opt.size);
     build_frame(pool_frames + (size_t)i * frame_len, opt.text ? OP_TEXT : OP_BINARY, plain, opt.size, keys[i % KEY_POOL]);
   }
+}
+
+/* The pool as compressed frames within a client window of 2^bits (RFC 7692 section 7.1.2.2), built the
+   first time a server asks for that window: each message compressed on its own (section 7.2.1). zlib
+   takes 9 as its least raw window; its matches then reach back at most 250 bytes, within 2^8 too. */
+static const struct deflate_pool *deflate_pool_for(int bits) {
+  struct deflate_pool *pool = &deflate_pools[bits];
+  if (pool->frames != NULL) return pool;
+  z_stream z;
+  memset(&z, 0, sizeof z);
+  if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -(bits < 9 ? 9 : bits), 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+    fatal("deflateInit2 failed");
+  }
+  size_t bound = deflateBound(&z, opt.size) + 16;
+  uint8_t *compressed = malloc(bound);
+  pool->frames = malloc((size_t)pool_count * (bound + 14));
+  pool->offset = malloc((size_t)pool_count * sizeof *pool->offset);
+  pool->length = malloc((size_t)pool_count * sizeof *pool->length);
+  if (compressed == NULL || pool->frames == NULL || pool->offset == NULL || pool->length == NULL) {
+    fatal("out of memory for the compressed pool");
+  }
+  size_t at = 0;
+  for (int i = 0; i < pool_count; i++) {
+    z.next_in = pool_plain + (size_t)i * opt.size;
+    z.avail_in = (uInt)opt.size;
+    z.next_out = compressed;
+    z.avail_out = (uInt)bound;
+    if (deflate(&z, Z_SYNC_FLUSH) != Z_OK || z.avail_in != 0) fatal("deflate of pooled message %d failed", i);
+    size_t len = bound - z.avail_out;
+    if (len < 4 || memcmp(compressed + len - 4, "\x00\x00\xff\xff", 4) != 0) fatal("sync flush without 00 00 FF FF");
+    pool->offset[i] = at;
+    pool->length[i] = build_frame(pool->frames + at, (opt.text ? OP_TEXT : OP_BINARY) | FLAG_RSV1, compressed, len - 4,
+                                  keys[i % KEY_POOL]);
+    at += pool->length[i];
+    deflateReset(&z);
+  }
+  deflateEnd(&z);
+  free(compressed);
+  return pool;
 }
 
 /* Which pooled message a connection sends (and expects back) as its n-th: spreads keys and payloads. */
@@ -414,6 +549,9 @@ static void append_pending(struct conn *c, const uint8_t *data, size_t len) {
 /* Writes the iovecs in one syscall; what the socket does not take waits for EPOLLOUT. */
 static void send_iov(struct conn *c, struct iovec *iov, int count) {
   size_t written = 0;
+  if (c->state == C_OPEN || c->state == C_CLOSING) {
+    for (int i = 0; i < count; i++) wire_out += iov[i].iov_len;
+  }
   if (c->pend_len == c->pend_off) {
     ssize_t n = writev(c->fd, iov, count);
     if (n < 0) {
@@ -472,12 +610,19 @@ static void open_socket(struct conn *c) {
   c->want_out = 1;
   c->left_len = c->pend_len = c->pend_off = 0;
   c->sent = c->received = c->msg_offset = c->next_seq = 0;
+  c->msg_opcode = c->msg_compressed = 0;
+  c->deflate_pool = NULL;
   c->key_index = (int)(next_random() % HANDSHAKE_KEYS);
   struct epoll_event event = {.events = EPOLLIN | EPOLLOUT, .data.u32 = c->id};
   if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &event) < 0) fatal("epoll_ctl add: %s", strerror(errno));
 }
 
 static void close_socket(struct conn *c) {
+  if (c->inflater != NULL) {
+    inflateEnd(c->inflater);
+    free(c->inflater);
+    c->inflater = NULL;
+  }
   epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
   close(c->fd);
   c->fd = -1;
@@ -491,6 +636,9 @@ static void snapshot_start(void) {
   messages_at_start = messages;
   bytes_at_start = payload_bytes;
   handshakes_at_start = handshakes;
+  wire_out_at_start = wire_out;
+  wire_in_at_start = wire_in;
+  compressed_replies_at_start = compressed_replies;
   gen_cpu_at_start = cpu_ns();
   server_ticks_at_start = (uint64_t)server_ticks();
   lat_sent_at_start = lat_sent;
@@ -530,8 +678,14 @@ static void echo_refill(struct conn *c) {
   struct iovec iov[64];
   int count = 0;
   while (c->sent - c->received < (uint64_t)opt.inflight) {
-    iov[count].iov_base = pool_frames + (size_t)pool_index(c, c->sent) * frame_len;
-    iov[count].iov_len = frame_len;
+    int index = pool_index(c, c->sent);
+    if (c->deflate_pool != NULL) {
+      iov[count].iov_base = c->deflate_pool->frames + c->deflate_pool->offset[index];
+      iov[count].iov_len = c->deflate_pool->length[index];
+    } else {
+      iov[count].iov_base = pool_frames + (size_t)index * frame_len;
+      iov[count].iov_len = frame_len;
+    }
     c->sent++;
     if (++count == 64) {
       send_iov(c, iov, count);
@@ -693,6 +847,46 @@ static void on_message_data(struct conn *c, int opcode, int fin, const uint8_t *
   }
 }
 
+/* Feeds bytes to the connection's inflate stream until they are used up or the output room is. A block
+   with BFINAL set ends zlib's stream; what follows starts a new one (RFC 7692 section 7.2.3.4). */
+static void inflate_bytes(struct conn *c, const uint8_t *data, size_t len) {
+  z_stream *z = c->inflater;
+  z->next_in = (Bytef *)data;
+  z->avail_in = (uInt)len;
+  while (z->avail_in > 0 && z->avail_out > 0) {
+    int rc = inflate(z, Z_SYNC_FLUSH);
+    if (rc == Z_STREAM_END) {
+      inflateReset(z);
+    } else if (rc == Z_BUF_ERROR) {
+      break;
+    } else if (rc != Z_OK) {
+      fatal("connection %u: reply %llu does not inflate: %s (RFC 7692 7.2.2)", c->id, (unsigned long long)c->received,
+            z->msg != NULL ? z->msg : "zlib error");
+    }
+  }
+}
+
+/* One frame of a compressed reply (RFC 7692 section 7.2.2): its bytes, then on the message's last frame
+   the 00 00 FF FF the sender removed, inflated into room for one byte more than the message may still
+   hold, so that a longer reply shows. The window is emptied after the message when the server agreed to
+   server_no_context_takeover: a server that reaches back into an earlier message then fails to inflate. */
+static void on_compressed_data(struct conn *c, int opcode, int fin, const uint8_t *body, size_t len) {
+  static const uint8_t trailer[4] = {0x00, 0x00, 0xff, 0xff};
+  z_stream *z = c->inflater;
+  size_t expected = opt.size - c->msg_offset;
+  z->next_out = inflated;
+  z->avail_out = (uInt)(expected + 1);
+  inflate_bytes(c, body, len);
+  if (fin) inflate_bytes(c, trailer, sizeof trailer);
+  size_t produced = expected + 1 - z->avail_out;
+  if (produced > expected) fatal("connection %u: reply %llu inflates to more than the %zu bytes sent", c->id,
+                                 (unsigned long long)c->received, opt.size);
+  on_message_data(c, opcode, fin, inflated, produced);
+  if (!fin) return;
+  compressed_replies++;
+  if (c->deflate.server_no_context_takeover) inflateReset(z);
+}
+
 static void on_close_frame(struct conn *c) {
   if (c->state == C_CLOSING) {
     c->state = C_AWAIT_EOF;
@@ -717,7 +911,14 @@ static size_t parse_frames(struct conn *c, const uint8_t *data, size_t len) {
     uint8_t b0 = data[pos], b1 = data[pos + 1];
     /* RFC 6455 section 5.1: a server must not mask the frames it sends. */
     if (b1 & 0x80) fatal("connection %u: the server sent a masked frame", c->id);
-    if (b0 & 0x70) fatal("connection %u: RSV bits set without an extension (5.2)", c->id);
+    int opcode = b0 & 0x0f, fin = (b0 & 0x80) != 0;
+    /* RSV bits only as an agreed extension defines them (RFC 6455 section 5.2): permessage-deflate's
+       RSV1 on the first frame of a data message, never on a continuation or control frame (RFC 7692 6.1). */
+    int rsv1_allowed = c->inflater != NULL && (opcode == OP_TEXT || opcode == OP_BINARY);
+    if ((b0 & 0x30) || ((b0 & FLAG_RSV1) && !rsv1_allowed)) {
+      fatal("connection %u: RSV bits 0x%x on opcode %d without an extension that defines them (RFC 6455 5.2, RFC 7692 6.1)",
+            c->id, b0 & 0x70, opcode);
+    }
     size_t header = 2;
     uint64_t payload = b1 & 0x7f;
     if (payload == 126) {
@@ -733,8 +934,8 @@ static size_t parse_frames(struct conn *c, const uint8_t *data, size_t len) {
     if (payload > SCRATCH_BYTES / 2) fatal("connection %u: frame of %llu bytes", c->id, (unsigned long long)payload);
     if (len - pos < header + payload) break;
     const uint8_t *body = data + pos + header;
-    int opcode = b0 & 0x0f, fin = (b0 & 0x80) != 0;
     pos += header + (size_t)payload;
+    wire_in += header + payload;
     if (opcode == OP_CLOSE) {
       on_close_frame(c);
     } else if (opcode == OP_PING) {
@@ -744,7 +945,9 @@ static size_t parse_frames(struct conn *c, const uint8_t *data, size_t len) {
       continue;
     } else if (opcode <= OP_BINARY) {
       if (c->state == C_CLOSING) continue;
-      on_message_data(c, opcode, fin, body, (size_t)payload);
+      if (opcode != OP_CONTINUATION) c->msg_compressed = (b0 & FLAG_RSV1) != 0;
+      if (c->msg_compressed) on_compressed_data(c, opcode, fin, body, (size_t)payload);
+      else on_message_data(c, opcode, fin, body, (size_t)payload);
     } else {
       fatal("connection %u: reserved opcode %d (5.2)", c->id, opcode);
     }
@@ -759,6 +962,95 @@ static void on_open(struct conn *c) {
     return;
   }
   opened++;
+}
+
+/* The value of a response header field, leading whitespace skipped; NULL when absent. */
+static const char *header_value(const char *head, const char *name) {
+  size_t name_len = strlen(name);
+  for (const char *line = strstr(head, "\r\n"); line != NULL; line = strstr(line + 2, "\r\n")) {
+    if (strncasecmp(line + 2, name, name_len) == 0 && line[2 + name_len] == ':') {
+      const char *value = line + 3 + name_len;
+      while (*value == ' ' || *value == '\t') value++;
+      return value;
+    }
+  }
+  return NULL;
+}
+
+static const char *skip_space(const char *cursor) {
+  while (*cursor == ' ' || *cursor == '\t') cursor++;
+  return cursor;
+}
+
+/* A window-bits value: "a decimal integer value without leading zeroes between 8 to 15", as a token
+   or a quoted string (RFC 7692 sections 7.1.2.1-7.1.2.2). */
+static int window_bits(struct conn *c, const char **cursor, const char *name) {
+  const char *at = *cursor;
+  int quoted = *at == '"';
+  if (quoted) at++;
+  int bits = -1;
+  if (at[0] == '1' && at[1] >= '0' && at[1] <= '5') {
+    bits = 10 + at[1] - '0';
+    at += 2;
+  } else if (at[0] == '8' || at[0] == '9') {
+    bits = at[0] - '0';
+    at += 1;
+  }
+  if (quoted && *at++ != '"') bits = -1;
+  if (bits < 0 || (*at >= '0' && *at <= '9')) fatal("connection %u: invalid %s in the response (RFC 7692 7.1.2)", c->id, name);
+  *cursor = at;
+  return bits;
+}
+
+/* The server's permessage-deflate response to our offer (RFC 7692 section 7.1): one extension, known
+   parameters, each at most once, window bits where they must be; anything else fails the connection. */
+static struct deflate_params parse_deflate_response(struct conn *c, const char *value) {
+  struct deflate_params params = {0, 0, 15, 15};
+  static const char name[] = "permessage-deflate";
+  if (strncasecmp(value, name, sizeof name - 1) != 0) fatal("connection %u: the server accepted an extension we did not offer", c->id);
+  const char *cursor = skip_space(value + sizeof name - 1);
+  int seen[4] = {0, 0, 0, 0};
+  while (*cursor == ';') {
+    cursor = skip_space(cursor + 1);
+    size_t len = strspn(cursor, "abcdefghijklmnopqrstuvwxyz_");
+    static const char *const known[4] = {"server_no_context_takeover", "client_no_context_takeover",
+                                         "server_max_window_bits", "client_max_window_bits"};
+    int which = -1;
+    for (int i = 0; i < 4; i++) {
+      if (strlen(known[i]) == len && strncmp(cursor, known[i], len) == 0) which = i;
+    }
+    if (which < 0) fatal("connection %u: unknown permessage-deflate parameter in the response (RFC 7692 7.1)", c->id);
+    if (seen[which]++) fatal("connection %u: %s twice in the response (RFC 7692 7.1)", c->id, known[which]);
+    cursor = skip_space(cursor + len);
+    int has_value = *cursor == '=';
+    if (has_value) cursor = skip_space(cursor + 1);
+    if (which <= 1 && has_value) fatal("connection %u: %s with a value (RFC 7692 7.1.1)", c->id, known[which]);
+    if (which >= 2 && !has_value) fatal("connection %u: %s without a value (RFC 7692 7.1.2)", c->id, known[which]);
+    if (which == 0) params.server_no_context_takeover = 1;
+    if (which == 1) params.client_no_context_takeover = 1;
+    if (which == 2) params.server_max_window_bits = window_bits(c, &cursor, known[which]);
+    if (which == 3) params.client_max_window_bits = window_bits(c, &cursor, known[which]);
+    cursor = skip_space(cursor);
+  }
+  if (*cursor == ',') fatal("connection %u: more than one extension in the response; we offered one", c->id);
+  if (*cursor != '\r') fatal("connection %u: malformed Sec-WebSocket-Extensions in the response", c->id);
+  return params;
+}
+
+/* Sets the connection up for what the server agreed: compressed frames within the client window it
+   allows, and an inflate stream as large as the server's window. */
+static void start_deflate(struct conn *c, const char *extensions) {
+  if (extensions == NULL) fatal("connection %u: the server declined permessage-deflate (no Sec-WebSocket-Extensions)", c->id);
+  c->deflate = parse_deflate_response(c, extensions);
+  c->deflate_pool = deflate_pool_for(c->deflate.client_max_window_bits);
+  c->inflater = calloc(1, sizeof *c->inflater);
+  if (c->inflater == NULL || inflateInit2(c->inflater, -c->deflate.server_max_window_bits) != Z_OK) {
+    fatal("connection %u: cannot set up inflate", c->id);
+  }
+  if (!deflate_reported) {
+    reported_deflate = c->deflate;
+    deflate_reported = 1;
+  }
 }
 
 /* Checks the server's answer to the opening handshake (RFC 6455 section 4.2.2 / 4.1). */
@@ -778,19 +1070,19 @@ static size_t parse_upgrade(struct conn *c, const uint8_t *data, size_t len) {
     if (line_end) *line_end = 0;
     fatal("connection %u: upgrade refused: %s", c->id, head);
   }
-  const char *accept = NULL;
-  for (char *line = strstr(head, "\r\n"); line != NULL; line = strstr(line + 2, "\r\n")) {
-    if (strncasecmp(line + 2, "sec-websocket-accept:", 21) == 0) {
-      accept = line + 2 + 21;
-      break;
-    }
-  }
+  const char *accept = header_value(head, "sec-websocket-accept");
   if (accept == NULL) fatal("connection %u: no Sec-WebSocket-Accept", c->id);
-  while (*accept == ' ' || *accept == '\t') accept++;
   size_t expected_len = strlen(hs_accept[c->key_index]);
   if (strncmp(accept, hs_accept[c->key_index], expected_len) != 0 ||
       (accept[expected_len] != '\r' && accept[expected_len] != ' ')) {
     fatal("connection %u: wrong Sec-WebSocket-Accept", c->id);
+  }
+  const char *extensions = header_value(head, "sec-websocket-extensions");
+  if (opt.deflate) {
+    start_deflate(c, extensions);
+  } else if (extensions != NULL) {
+    /* RFC 6455 section 4.1: an extension the client did not ask for fails the connection. */
+    fatal("connection %u: the server answered with extensions we did not offer", c->id);
   }
   on_open(c);
   return head_len;
@@ -990,6 +1282,18 @@ static void print_result(void) {
          (unsigned long long)count, (double)count / seconds,
          (double)(payload_bytes - bytes_at_start) / seconds / 1e6, gen_cpu, server_cpu, server_core_busy,
          server_core_steal, gen_core_busy);
+  uint64_t out = wire_out - wire_out_at_start, in = wire_in - wire_in_at_start;
+  printf(",\"wire_out_bytes\":%llu,\"wire_in_bytes\":%llu,\"wire_out_per_msg\":%.1f,\"wire_in_per_msg\":%.1f",
+         (unsigned long long)out, (unsigned long long)in, count > 0 ? (double)out / (double)count : 0,
+         count > 0 ? (double)in / (double)count : 0);
+  if (opt.deflate) {
+    const struct deflate_params *p = &reported_deflate;
+    printf(",\"compressed_reply_share\":%.4f,\"deflate\":{\"server_no_context_takeover\":%s,"
+           "\"client_no_context_takeover\":%s,\"server_max_window_bits\":%d,\"client_max_window_bits\":%d}",
+           count > 0 ? (double)(compressed_replies - compressed_replies_at_start) / (double)count : 0,
+           p->server_no_context_takeover ? "true" : "false", p->client_no_context_takeover ? "true" : "false",
+           p->server_max_window_bits, p->client_max_window_bits);
+  }
   if (opt.mode == MODE_LATENCY) {
     printf(",\"target_rate\":%.1f,\"sent_rate\":%.1f,\"samples\":%llu,\"p50_us\":%.2f,\"p90_us\":%.2f,"
            "\"p99_us\":%.2f,\"p999_us\":%.2f,\"max_us\":%.2f,\"max_send_lag_us\":%.2f",
@@ -1013,6 +1317,14 @@ static void parse_args(int argc, char **argv) {
     const char *name = argv[i];
     if (strcmp(name, "--text") == 0) {
       opt.text = 1;
+      continue;
+    }
+    if (strcmp(name, "--json") == 0) {
+      opt.json = opt.text = 1;
+      continue;
+    }
+    if (strcmp(name, "--deflate") == 0) {
+      opt.deflate = 1;
       continue;
     }
     if (i + 1 >= argc) fatal("%s needs a value", name);
@@ -1054,6 +1366,7 @@ static void parse_args(int argc, char **argv) {
     fatal("broadcast mode needs 8 <= --size <= 4096 and 1 <= --window <= %d", BROADCAST_RING / 2);
   }
   if (opt.size > SCRATCH_BYTES / 4) fatal("--size above %u bytes", SCRATCH_BYTES / 4);
+  if (opt.deflate && opt.mode != MODE_ECHO) fatal("--deflate is for echo mode");
 }
 
 int main(int argc, char **argv) {
@@ -1067,6 +1380,7 @@ int main(int argc, char **argv) {
   if (scratch == NULL || ep < 0) fatal("setup failed");
   prepare_handshakes();
   prepare_pool();
+  if (opt.deflate && (inflated = malloc(opt.size + 1)) == NULL) fatal("out of memory for inflated replies");
 
   if (opt.mode == MODE_BROADCAST) {
     subscribers = opt.conns;

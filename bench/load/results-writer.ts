@@ -21,7 +21,10 @@ export interface LoadRow {
   readonly genCpu: number | null;
   readonly genCoreBusy: number | null;
   readonly limit: Limit | null;
-  /** A second figure worth showing (p50 beside p99, connect time beside memory). */
+  /** Medians over the runs of the frame bytes per message sent and received; null where not measured. */
+  readonly wireOut: number | null;
+  readonly wireIn: number | null;
+  /** A second figure worth showing (p50 beside p99, connect time beside memory, deflate's agreement). */
   readonly note: string;
 }
 
@@ -56,13 +59,24 @@ export function ratioToBaseline(workload: Workload, row: LoadRow, baseline: Load
   return `${ratio.toFixed(2)}x`;
 }
 
+/** Compressed workloads show the bytes on the wire each way beside the figure. */
+function wireHeader(workload: Workload): string[] {
+  return workload.deflate ? ['wire B/msg out', 'wire B/msg in'] : [];
+}
+
+function wireCells(workload: Workload, row: LoadRow): (number | null)[] {
+  return workload.deflate ? [row.wireOut, row.wireIn] : [];
+}
+
 export function workloadTable(result: WorkloadResult, baselineId: string): string {
   const baseline = result.rows.find((row) => row.serverId === baselineId);
+  const wireBlank = wireHeader(result.workload).map(() => '');
   const header = [
     'server',
     result.workload.unit,
     'spread',
     'vs ws',
+    ...wireHeader(result.workload),
     'server CPU',
     'core 0 busy',
     'gen CPU',
@@ -72,12 +86,13 @@ export function workloadTable(result: WorkloadResult, baselineId: string): strin
   ];
   const rows = result.rows.map((row) =>
     row.summary === null
-      ? [row.label, 'FAILED', '', '', '', '', '', '', '', row.error ?? '']
+      ? [row.label, 'FAILED', '', '', ...wireBlank, '', '', '', '', '', row.error ?? '']
       : [
           row.label,
           row.summary.median,
           `±${((row.summary.spread * 100) / 2).toFixed(1)}%`,
           ratioToBaseline(result.workload, row, baseline),
+          ...wireCells(result.workload, row),
           percent(row.serverCpu),
           percent(row.serverCoreBusy),
           percent(row.genCpu),
@@ -117,6 +132,13 @@ export const METHOD_NOTES = [
   '  (--expose-gc), divided by 10,000. Handshakes: a new TCP connection, the upgrade, a close frame each way and',
   '  the server\'s TCP close, 64 at a time. Latency: 20,000 msg/s scheduled in advance (open loop); the round trip',
   '  is counted from the scheduled send time, so a stall delays every message behind it.',
+  '- Compressed echo (permessage-deflate, RFC 7692): the generator offers `permessage-deflate; client_max_window_bits`',
+  '  as browsers do, sends every message compressed on its own (zlib default level, sync flush, within the client',
+  '  window the server allows), inflates every reply with one inflate stream per connection sized to the agreed',
+  '  server window and reset per message if server_no_context_takeover was agreed, and compares it with what was',
+  '  sent. wire B/msg: WebSocket frame bytes (headers included, TCP/IP not) per echoed message, out = to the server,',
+  '  in = from it; the 1 KiB payloads compress about 3.3x on their own. The note gives what the server agreed',
+  '  (its window bits and context takeover) and the share of replies that came back compressed.',
 ].join('\n');
 
 export function renderSection(info: RunInfo, results: readonly WorkloadResult[], labels: readonly { id: string; label: string }[], baselineId: string): string {

@@ -1,12 +1,13 @@
 /**
- * `npm run bench:load`: the load benchmark of issue 5. Builds the C generator, then for every
+ * `npm run bench:load`: the load benchmark of issue 5, with issue 4's compressed echo (the servers that
+ * can compress run it once per compression setting; servers.ts deflateRows). Builds the C generator, then for every
  * workload runs each server SIMDWS_LOAD_RUNS times (interleaved, so a noisy minute on the shared
  * machine hits every server alike), each run against a fresh server process. Prints the tables,
  * rewrites the "load" section of bench/RESULTS.md and writes bench/charts/load-<workload>.svg.
  *
  * Environment: SIMDWS_LOAD_RUNS (3), SIMDWS_LOAD_WARMUP_S (1), SIMDWS_LOAD_DURATION_S (5),
  * SIMDWS_LOAD_SERVERS and SIMDWS_LOAD_WORKLOADS (comma-separated ids; default all). The full run
- * takes about 13 minutes.
+ * takes about 15 minutes.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -18,10 +19,10 @@ import { buildLoadgen } from './build-loadgen';
 import { endAllChildren, freePort, GENERATOR_CORE, runLoadgen, SERVER_CORE, startServer, tasksetWorks } from './processes';
 import type { RunningServer } from './processes';
 import { LoadRow, renderSection, SECTION_NAME, workloadTable, WorkloadResult } from './results-writer';
-import { BASELINE_SERVER, SERVERS, ServerDefinition } from './servers';
+import { BASELINE_SERVER, deflateRows, SERVERS, ServerDefinition } from './servers';
 import { commonLimit, Limit, limitOf, median, summarize } from './stats';
 import { renderChart } from './svg-chart';
-import { figureOf, LoadgenResult, memoryFigure, MemoryResult, Workload, WORKLOADS } from './workloads';
+import { DeflateAgreement, figureOf, LoadgenResult, memoryFigure, MemoryResult, Workload, WORKLOADS } from './workloads';
 
 const BENCH_DIR = path.join(__dirname, '..');
 const RESULTS_FILE = path.join(BENCH_DIR, 'RESULTS.md');
@@ -114,6 +115,23 @@ async function measureMemory(binary: string, workload: Workload, port: number, s
   return { figure: memoryFigure(done), result: null, note: `RSS ${(done.rssBeforeBytes / 2 ** 20).toFixed(0)} → ${(done.rssAfterBytes / 2 ** 20).toFixed(0)} MiB` };
 }
 
+/** What the server agreed to, in the response's own words (RFC 7692 section 7.1). */
+function agreementText(agreed: DeflateAgreement): string {
+  const parts = [`server_max_window_bits=${agreed.server_max_window_bits}`];
+  if (agreed.server_no_context_takeover) parts.push('server_no_context_takeover');
+  if (agreed.client_max_window_bits !== 15) parts.push(`client_max_window_bits=${agreed.client_max_window_bits}`);
+  if (agreed.client_no_context_takeover) parts.push('client_no_context_takeover');
+  return parts.join('; ');
+}
+
+function noteOf(result: LoadgenResult): string {
+  if (result.p50_us !== undefined) return `p50 ${result.p50_us.toFixed(0)} µs, p99.9 ${(result.p999_us ?? NaN).toFixed(0)} µs`;
+  if (result.deflate !== undefined) {
+    return `${agreementText(result.deflate)}; ${Math.round((result.compressed_reply_share ?? 0) * 100)}% of replies compressed`;
+  }
+  return '';
+}
+
 async function measureOnce(binary: string, workload: Workload, definition: ServerDefinition, settings: Settings, descriptions: Map<string, string>): Promise<Outcome> {
   const port = await freePort();
   const server = await startServer(definition, port);
@@ -123,8 +141,7 @@ async function measureOnce(binary: string, workload: Workload, definition: Serve
     const result = await runLoadgen(binary, [...workload.args, ...commonArgs(port, server, settings)], {
       timeoutMs: (settings.warmupSeconds + settings.durationSeconds) * 1000 + 120_000,
     });
-    const note = result.p50_us !== undefined ? `p50 ${result.p50_us.toFixed(0)} µs, p99.9 ${(result.p999_us ?? NaN).toFixed(0)} µs` : '';
-    return { figure: figureOf(workload, result), result, note };
+    return { figure: figureOf(workload, result), result, note: noteOf(result) };
   } finally {
     await server.stop();
   }
@@ -138,7 +155,10 @@ function medianOf(outcomes: readonly Outcome[], field: keyof LoadgenResult): num
 function rowOf(definition: ServerDefinition, workload: Workload, outcomes: readonly Outcome[], error: string | null): LoadRow {
   const base = { serverId: definition.id, label: definition.label };
   if (error !== null || outcomes.length === 0) {
-    return { ...base, summary: null, error: error ?? 'no runs', serverCpu: null, serverCoreBusy: null, genCpu: null, genCoreBusy: null, limit: null, note: '' };
+    return {
+      ...base, summary: null, error: error ?? 'no runs', serverCpu: null, serverCoreBusy: null, genCpu: null, genCoreBusy: null,
+      limit: null, wireOut: null, wireIn: null, note: '',
+    };
   }
   const limits: Limit[] = outcomes.flatMap((outcome) => (outcome.result === null ? [] : [limitOf(outcome.result.mode, outcome.result)]));
   const middle = median(outcomes.map((outcome) => outcome.figure));
@@ -151,16 +171,25 @@ function rowOf(definition: ServerDefinition, workload: Workload, outcomes: reado
     genCpu: medianOf(outcomes, 'gen_cpu'),
     genCoreBusy: medianOf(outcomes, 'gen_core_busy'),
     limit: limits.length === 0 ? null : commonLimit(limits),
+    wireOut: medianOf(outcomes, 'wire_out_per_msg'),
+    wireIn: medianOf(outcomes, 'wire_in_per_msg'),
     // The note of the run whose figure is the median.
     note: outcomes.find((outcome) => outcome.figure === middle)?.note ?? outcomes[0].note,
   };
 }
 
 function serversFor(workload: Workload, servers: readonly ServerDefinition[]): readonly ServerDefinition[] {
-  if (workload.kernelSensitive) return servers;
-  // Memory and handshakes do not touch the kernel: one simdws row, the tier select.ts picks by default.
+  // Memory, handshakes and compression barely touch the kernel: one simdws row, the tier select.ts picks by default.
   const defaultTier = selectKernel({}).info.name;
-  return servers.filter((server) => server.tier === null || server.tier === defaultTier);
+  const rows = workload.kernelSensitive ? servers : servers.filter((server) => server.tier === null || server.tier === defaultTier);
+  return workload.deflate ? rows.flatMap(deflateRows) : rows;
+}
+
+/** Every row that ran, each once, in the order of first appearance: the overview's columns. */
+function rowsRun(results: readonly WorkloadResult[]): { id: string; label: string }[] {
+  const seen = new Map<string, string>();
+  for (const result of results) for (const row of result.rows) if (!seen.has(row.serverId)) seen.set(row.serverId, row.label);
+  return [...seen].map(([id, label]) => ({ id, label }));
 }
 
 async function main(): Promise<void> {
@@ -215,7 +244,8 @@ async function main(): Promise<void> {
     );
   }
   const machine = machineInfo();
-  const serverLines = servers.map((server) => `${server.label}: ${descriptions.get(server.id) ?? 'never started'}`);
+  const columns = rowsRun(results);
+  const serverLines = columns.map((column) => `${column.label}: ${descriptions.get(column.id) ?? 'never started'}`);
   for (const [id, reason] of skipped) serverLines.push(`${id}: not run: ${reason}`);
   const section = renderSection(
     {
@@ -231,7 +261,7 @@ async function main(): Promise<void> {
       minutes: (Date.now() - startedAt) / 60_000,
     },
     results,
-    servers.map((server) => ({ id: server.id, label: server.label })),
+    columns,
     BASELINE_SERVER,
   );
   writeSection(RESULTS_FILE, SECTION_NAME, section);

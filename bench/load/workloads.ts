@@ -1,6 +1,7 @@
 /**
- * The seven workloads of issue 5: what the generator does (its command line) and which number of its
- * result is the row's figure. Sizes are payload bytes; every echo is checked byte for byte.
+ * The workloads: the seven of issue 5 and issue 4's compressed echo. What the generator does (its
+ * command line) and which number of its result is the row's figure. Sizes are payload bytes; every
+ * echo is checked byte for byte (after inflating it, when compressed).
  */
 export type LoadgenMode = 'echo' | 'broadcast' | 'latency' | 'handshake' | 'idle';
 
@@ -24,6 +25,20 @@ export interface LoadgenResult {
   readonly max_us?: number;
   readonly sent_rate?: number;
   readonly samples?: number;
+  /** Frame bytes (headers included) each way over the measured window, per counted message. */
+  readonly wire_out_per_msg: number;
+  readonly wire_in_per_msg: number;
+  /** --deflate: the share of replies that came compressed, and what the first handshake agreed. */
+  readonly compressed_reply_share?: number;
+  readonly deflate?: DeflateAgreement;
+}
+
+/** permessage-deflate parameters as agreed (RFC 7692 section 7.1); window bits are 15 when absent. */
+export interface DeflateAgreement {
+  readonly server_no_context_takeover: boolean;
+  readonly client_no_context_takeover: boolean;
+  readonly server_max_window_bits: number;
+  readonly client_max_window_bits: number;
 }
 
 /** What a memory run measures, read by the orchestrator from /proc while the connections idle. */
@@ -41,6 +56,11 @@ export interface Workload {
   readonly higherIsBetter: boolean;
   /** Whether the kernel tier can change the figure; if not, only simdws's default tier runs it. */
   readonly kernelSensitive: boolean;
+  /**
+   * permessage-deflate on: the generator offers it (--deflate) and each server runs with its
+   * compression on (servers.ts deflateRows); the rows add the bytes on the wire per message.
+   */
+  readonly deflate: boolean;
   readonly args: readonly string[];
 }
 
@@ -51,6 +71,7 @@ export const WORKLOADS: readonly Workload[] = [
     unit: 'msg/s',
     higherIsBetter: true,
     kernelSensitive: true,
+    deflate: false,
     args: ['--mode', 'echo', '--conns', '100', '--inflight', '16', '--size', '32'],
   },
   {
@@ -59,6 +80,7 @@ export const WORKLOADS: readonly Workload[] = [
     unit: 'msg/s',
     higherIsBetter: true,
     kernelSensitive: true,
+    deflate: false,
     args: ['--mode', 'echo', '--conns', '100', '--inflight', '16', '--size', '1024', '--text'],
   },
   {
@@ -67,6 +89,7 @@ export const WORKLOADS: readonly Workload[] = [
     unit: 'MB/s one way',
     higherIsBetter: true,
     kernelSensitive: true,
+    deflate: false,
     args: ['--mode', 'echo', '--conns', '10', '--inflight', '4', '--size', '65536'],
   },
   {
@@ -75,6 +98,7 @@ export const WORKLOADS: readonly Workload[] = [
     unit: 'deliveries/s',
     higherIsBetter: true,
     kernelSensitive: true,
+    deflate: false,
     args: ['--mode', 'broadcast', '--conns', '1000', '--size', '64', '--window', '16'],
   },
   {
@@ -83,6 +107,7 @@ export const WORKLOADS: readonly Workload[] = [
     unit: 'bytes/conn',
     higherIsBetter: false,
     kernelSensitive: false,
+    deflate: false,
     args: ['--mode', 'idle', '--conns', '10000', '--concurrency', '256'],
   },
   {
@@ -91,6 +116,7 @@ export const WORKLOADS: readonly Workload[] = [
     unit: 'handshakes/s',
     higherIsBetter: true,
     kernelSensitive: false,
+    deflate: false,
     args: ['--mode', 'handshake', '--concurrency', '64'],
   },
   {
@@ -99,7 +125,18 @@ export const WORKLOADS: readonly Workload[] = [
     unit: 'µs',
     higherIsBetter: false,
     kernelSensitive: true,
+    deflate: false,
     args: ['--mode', 'latency', '--conns', '50', '--rate', '20000', '--size', '32'],
+  },
+  {
+    id: 'echo-1k-json-deflate',
+    title: 'Echo 1 KiB JSON, permessage-deflate, 100 connections x 16 in flight',
+    unit: 'msg/s',
+    higherIsBetter: true,
+    // zlib's time dwarfs the unmasking of ~300 compressed bytes: one simdws row per preset, default tier.
+    kernelSensitive: false,
+    deflate: true,
+    args: ['--mode', 'echo', '--conns', '100', '--inflight', '16', '--size', '1024', '--json', '--deflate'],
   },
 ];
 

@@ -29,12 +29,13 @@ import { frameHeaderLength, writeFrameHeader } from './frame-header';
 /**
  * Frames up to this size (header + payload) are copied into the slab and written once; above it the
  * payload is written as it is, after its header, under one cork. From bench/sender-threshold.ts
- * (bench/RESULTS.md, "Sender: small-frame threshold"; 127.0.0.1, AMD EPYC, Node 20): copying is
- * 10-50% faster uncorked at every size a slab takes (64 B-12 KiB) and ties within 5% corked from
- * 256 B up, so throughput alone would copy up to the slab size. It stops at half a slab: beyond
- * that every copied frame retires a slab of its own, and copies pin slab memory while a slow socket
- * holds them. An 8 KiB payload with its longest header below 64 KiB (4 length + 4 key bytes) is the
- * largest frame copied.
+ * (bench/RESULTS.md, "Sender: small-frame threshold"; 127.0.0.1, AMD EPYC, Node 20): uncorked,
+ * copying was 10-50% faster at every size a slab takes (64 B-12 KiB) in every run; corked, the two
+ * paths are within run-to-run noise from 512 B up (either ahead by up to 20% at some sizes, in
+ * different runs). Splitting never wins both ways, so the
+ * limit is half a slab, past which every copied frame would retire a slab of its own and a slow
+ * socket would pin a whole slab per queued frame: an 8 KiB payload with the longest header a payload
+ * below 64 KiB takes (4 length + 4 key bytes).
  */
 export const SMALL_FRAME_MAX_BYTES = 8192 + 8;
 

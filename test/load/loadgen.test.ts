@@ -15,7 +15,7 @@ const SHORT = ['--warmup', '0.2', '--duration', '0.5'];
 const FLOOR = SERVERS.find((server) => server.id === 'node-floor') as ServerDefinition;
 
 function fixture(fault: string): ServerDefinition {
-  return { id: `fixture-${fault}`, label: fault, args: [path.join(__dirname, 'helpers', 'fixture-server.js'), fault], env: {}, tier: null };
+  return { id: `fixture-${fault}`, label: fault, args: [path.join(__dirname, 'helpers', 'fixture-server.js'), fault], env: {}, tier: null, deflate: [] };
 }
 
 let binary = '';
@@ -48,6 +48,11 @@ describe('loadgen against the Node floor server', () => {
     expect(result.server_cpu).toBeGreaterThan(0);
     expect(result.gen_cpu).toBeGreaterThan(0);
     expect(result.server_core_busy).toBeGreaterThan(0);
+    // Frame bytes per message (RFC 6455 5.2): 2 + 32 back; 2 + 4 (masking key) + 32 out, give or take
+    // the messages in flight when the window opened and closed.
+    expect(result.wire_in_per_msg).toBe(34);
+    expect(result.wire_out_per_msg / 38).toBeGreaterThan(0.9);
+    expect(result.wire_out_per_msg / 38).toBeLessThan(1.1);
   });
 
   it('echo of 64 KiB frames (64-bit length headers, reads that split frames)', async () => {

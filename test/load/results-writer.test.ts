@@ -3,19 +3,21 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeSection } from '../../bench/lib/results-file';
-import { LoadRow, ratioToBaseline, renderSection, SECTION_NAME, WorkloadResult } from '../../bench/load/results-writer';
+import { LoadRow, ratioToBaseline, renderSection, SECTION_NAME, workloadTable, WorkloadResult } from '../../bench/load/results-writer';
 import { summarize } from '../../bench/load/stats';
 import { WORKLOADS } from '../../bench/load/workloads';
 
 function row(serverId: string, values: number[] | null): LoadRow {
   return {
     serverId, label: serverId, summary: values === null ? null : summarize(values), error: values === null ? 'boom' : null,
-    serverCpu: 0.99, serverCoreBusy: 1, genCpu: 0.4, genCoreBusy: 0.45, limit: values === null ? null : 'server CPU', note: '',
+    serverCpu: 0.99, serverCoreBusy: 1, genCpu: 0.4, genCoreBusy: 0.45, limit: values === null ? null : 'server CPU',
+    wireOut: 320, wireIn: 150, note: '',
   };
 }
 
 const echo = WORKLOADS.find((workload) => workload.id === 'echo-32b')!;
 const latency = WORKLOADS.find((workload) => workload.id === 'latency-p99')!;
+const compressed = WORKLOADS.find((workload) => workload.deflate)!;
 
 describe('load results', () => {
   it('states ratios so that above 1x is better than ws, whichever way the unit points', () => {
@@ -43,5 +45,14 @@ describe('load results', () => {
     expect(text).toMatch(/\| ws +\| +100 \| +±10\.0% \| +1\.00x \| +99% \|/);
     expect(text).toMatch(/\| simdws-native +\| +FAILED \|.*boom/);
     expect(text).toContain('![echo-32b](charts/load-echo-32b.svg)');
+    expect(text).not.toContain('| wire B/msg out |');
+  });
+
+  it('shows the bytes on the wire each way for a compressed workload, and only there', () => {
+    const table = workloadTable({ workload: compressed, rows: [row('ws', [100]), row('uws', null)] }, 'ws');
+    expect(table).toMatch(/\| server +\| +msg\/s \| +spread \| +vs ws \| wire B\/msg out \| wire B\/msg in \| server CPU \|/);
+    expect(table).toMatch(/\| ws +\| +100 \| +±0\.0% \| +1\.00x \| +320 \| +150 \| +99% \|/);
+    // A failed row keeps every column, so the error lands under "note".
+    expect(table).toMatch(/\| uws +\| +FAILED(?: \| +){10}boom \|/);
   });
 });

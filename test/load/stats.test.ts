@@ -6,6 +6,7 @@ function result(fields: Partial<LoadgenResult>): LoadgenResult {
   return {
     mode: 'echo', conns: 1, seconds: 5, count: 1, rate: 1, payload_mb_per_s: 0,
     gen_cpu: 0.3, server_cpu: 0.5, server_core_busy: 0.5, server_core_steal: 0, gen_core_busy: 0.3,
+    wire_out_per_msg: 38, wire_in_per_msg: 34,
     ...fields,
   };
 }

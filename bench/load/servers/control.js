@@ -26,4 +26,16 @@ function announceReady(port, description) {
   });
 }
 
-module.exports = { portFromArgs, announceReady };
+/**
+ * SIMDWS_BENCH_DEFLATE, set by the orchestrator for compressed workloads: unset or empty for none, "on"
+ * for the library's permessage-deflate (RFC 7692) as its users turn it on, or one of `extra`, the
+ * server's own presets. Anything else stops the server, so a typo cannot bench the wrong thing.
+ */
+function deflateSetting(extra = []) {
+  const value = process.env.SIMDWS_BENCH_DEFLATE ?? '';
+  if (value === '') return null;
+  if (value === 'on' || extra.includes(value)) return value;
+  throw new Error(`SIMDWS_BENCH_DEFLATE=${value}: this server knows ${['on', ...extra].join(', ')}`);
+}
+
+module.exports = { portFromArgs, announceReady, deflateSetting };

@@ -3,17 +3,23 @@
  * compare the libraries and not the servers. SIMDWS_KERNEL picks the kernel tier (select.ts fails
  * loudly when a forced tier cannot load); the tier that runs is printed on start and echoed in the
  * orchestrator's table. Broadcast loops over `wss.clients`, as ws users do, until pub/sub lands
- * (issue 5), when it becomes `wss.publish`.
+ * (issue 5), when it becomes `wss.publish`. SIMDWS_BENCH_DEFLATE (control.js) turns permessage-deflate
+ * on: "on" is `perMessageDeflate: true`, as a ws user writes it; "memory-lean" is the
+ * MEMORY_LEAN_DEFLATE preset.
  */
 // The compiled build, as users run it (under tsx every imported constant is a getter call).
 import simdws from '../../../dist/index';
-import { announceReady, portFromArgs } from './control';
+import { announceReady, deflateSetting, portFromArgs } from './control';
 
-const { WebSocketServer, WebSocket, formatKernelInfo, kernelInfo } = simdws;
+const { WebSocketServer, WebSocket, formatKernelInfo, kernelInfo, MEMORY_LEAN_DEFLATE } = simdws;
+
+const OPTIONS = { on: true, 'memory-lean': MEMORY_LEAN_DEFLATE } as const;
 
 const port = portFromArgs();
-const wss = new WebSocketServer({ host: '127.0.0.1', port }, () => {
-  announceReady(port, formatKernelInfo(kernelInfo));
+const deflate = deflateSetting(['memory-lean'] as const);
+const wss = new WebSocketServer({ host: '127.0.0.1', port, perMessageDeflate: deflate === null ? false : OPTIONS[deflate] }, () => {
+  const compression = deflate === null ? '' : `; perMessageDeflate: ${deflate === 'on' ? 'true' : 'MEMORY_LEAN_DEFLATE'}`;
+  announceReady(port, `${formatKernelInfo(kernelInfo)}${compression}`);
 });
 
 wss.on('connection', (ws: InstanceType<typeof WebSocket>, request: { url?: string }) => {

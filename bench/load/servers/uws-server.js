@@ -2,13 +2,15 @@
 /**
  * uWebSockets.js (the @trufflesuite build of v20.30) as its users run it. Echo sends the message back
  * from the message handler; broadcast is uWS's own pub/sub: subscribers subscribe to a topic when they
- * open and the publisher's messages go out with app.publish.
+ * open and the publisher's messages go out with app.publish. Compression is off, or for compressed
+ * workloads DEDICATED_COMPRESSOR_3KB (a 512-byte window and memLevel 1 per connection, context kept),
+ * the preset uWS's documentation suggests for many connections; uWS adds its shared decompressor itself.
  *
  * The package quietly falls back to a JavaScript imitation when its binary does not match Node's
  * ABI; benchmarking that would say nothing about uWebSockets, so the binary is loaded by path and a
  * missing one stops the server with an error.
  */
-const { announceReady, portFromArgs } = require('./control');
+const { announceReady, deflateSetting, portFromArgs } = require('./control');
 
 const BINARY = `@trufflesuite/uws-js-unofficial/binaries/uws_${process.platform}_${process.arch}_${process.versions.modules}.node`;
 const TOPIC = 'broadcast';
@@ -29,9 +31,12 @@ function loadNative() {
 
 const uws = loadNative();
 const port = portFromArgs();
+const deflate = deflateSetting();
+// uWS compresses a message only when its send asks to: the third argument, false by default.
+const compress = deflate !== null;
 
 const app = uws.App().ws('/*', {
-  compression: uws.DISABLED,
+  compression: deflate === null ? uws.DISABLED : uws.DEDICATED_COMPRESSOR_3KB,
   maxPayloadLength: MAX_PAYLOAD,
   // A closed-loop benchmark never queues more than its window; this only keeps uWS from dropping.
   maxBackpressure: 64 * MAX_PAYLOAD,
@@ -49,12 +54,12 @@ const app = uws.App().ws('/*', {
     if (ws.getUserData().url === '/sub') ws.subscribe(TOPIC);
   },
   message(ws, message, isBinary) {
-    if (ws.getUserData().url === '/pub') app.publish(TOPIC, message, isBinary);
-    else ws.send(message, isBinary);
+    if (ws.getUserData().url === '/pub') app.publish(TOPIC, message, isBinary, compress);
+    else ws.send(message, isBinary, compress);
   },
 });
 
 app.listen('127.0.0.1', port, (token) => {
   if (!token) throw new Error(`uWebSockets.js could not listen on 127.0.0.1:${port}`);
-  announceReady(port, `uWebSockets.js native binary ${BINARY}`);
+  announceReady(port, `uWebSockets.js native binary ${BINARY}${deflate === null ? '' : ', compression: DEDICATED_COMPRESSOR_3KB'}`);
 });

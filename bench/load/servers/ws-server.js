@@ -1,11 +1,12 @@
 'use strict';
 /**
  * ws 8 as its users run it: a WebSocketServer on its own HTTP server, permessage-deflate off (ws's
- * default), bufferutil and utf-8-validate loaded. Echo is ws's README echo; broadcast is ws's README
+ * default) or, for compressed workloads, `perMessageDeflate: true` (ws's defaults: context takeover both
+ * ways, 15-bit windows, 1 KiB threshold), bufferutil and utf-8-validate loaded. Echo is ws's README echo; broadcast is ws's README
  * broadcast: loop over `wss.clients` and send to every open client but the publisher.
  */
 const { WebSocketServer, WebSocket } = require('ws');
-const { announceReady, portFromArgs } = require('./control');
+const { announceReady, deflateSetting, portFromArgs } = require('./control');
 
 // ws silently falls back to its JavaScript mask loop when bufferutil is missing or disabled; that
 // would benchmark a different ws than its users get, so the server refuses to start instead.
@@ -13,8 +14,10 @@ if (process.env.WS_NO_BUFFER_UTIL) throw new Error('WS_NO_BUFFER_UTIL is set: ws
 require('bufferutil');
 
 const port = portFromArgs();
-const wss = new WebSocketServer({ host: '127.0.0.1', port }, () => {
-  announceReady(port, `ws ${require('ws/package.json').version} with bufferutil ${require('bufferutil/package.json').version}`);
+const deflate = deflateSetting();
+const wss = new WebSocketServer({ host: '127.0.0.1', port, perMessageDeflate: deflate === 'on' }, () => {
+  const versions = `ws ${require('ws/package.json').version} with bufferutil ${require('bufferutil/package.json').version}`;
+  announceReady(port, deflate === null ? versions : `${versions}, perMessageDeflate: true`);
 });
 
 wss.on('connection', (ws, request) => {
