@@ -23,7 +23,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { SLAB_BYTES } from '../src/buffers/slab-pool';
 import { frameHeaderLength } from '../src/protocol/frame-header';
-import { SMALL_FRAME_MAX_BYTES, SendData, SendOptions, Sender } from '../src/protocol/sender';
+import { SMALL_FRAME_MAX_BYTES, SendData, SendOptions, Sender, SocketLike } from '../src/protocol/sender';
 import { machineInfo } from './lib/machine';
 import { describePinning, reexecPinned } from './lib/pin';
 import { writeSection } from './lib/results-file';
@@ -117,10 +117,12 @@ function median(values: readonly number[]): number {
 async function measureSize(socket: net.Socket, size: number, kind: Kind, corked: boolean, timeMs: number): Promise<Measured> {
   const data: SendData = kind === 'buffer' ? Buffer.alloc(size, 0x61) : 'a'.repeat(size);
   const options: SendOptions = { binary: kind === 'buffer', fin: true };
-  const split = new Sender(socket, undefined, undefined, { smallFrameMaxBytes: 0 });
+  // As in src/websocket.ts: net.Socket's write callback takes `Error | null`, SocketLike's an Error.
+  const sink = socket as SocketLike;
+  const split = new Sender(sink, undefined, undefined, { smallFrameMaxBytes: 0 });
   const copy =
     frameHeaderLength(size, false) + size <= SLAB_BYTES
-      ? new Sender(socket, undefined, undefined, { smallFrameMaxBytes: SLAB_BYTES })
+      ? new Sender(sink, undefined, undefined, { smallFrameMaxBytes: SLAB_BYTES })
       : null;
   // Calibrate on the split path, which every size can take: enough frames for about timeMs.
   const probe = await rate(socket, split, data, options, corked, 2000);

@@ -242,6 +242,8 @@ export class WebSocket extends EventEmitter {
   /** Bytes accepted by send() and not yet handed to the network. */
   get bufferedAmount(): number {
     if (this._socket === null) return this._bufferedAmount;
+    // Frames gathered for this chunk's one write go to the socket first, so they count, in order.
+    if (this._sender !== null) this._sender.flushBatch(undefined);
     return this._socket.writableLength + this._queuedBytes;
   }
 
@@ -475,6 +477,8 @@ export class WebSocket extends EventEmitter {
     // Published frames are shared and unmasked: a client must mask each frame with its own key (5.3).
     if (!this._isServer) throw new Error('Only server-side connections can subscribe to topics');
     if (this._readyState !== OPEN) return false;
+    // A publish writes to the socket directly: what this chunk gathered must leave before it.
+    if (this._sender !== null) this._sender.endBatch();
     return registryOf(this).subscribe(this, topic);
   }
 
@@ -928,11 +932,17 @@ function socketOnData(this: WsSocket, chunk: Buffer): void {
   const ws = this[kWebSocket] as WebSocket;
   // Whatever arrives, pongs included, resets idleness (idleTimeout).
   if (ws._timers !== null) ws._timers.touch();
-  // Per-chunk corking: every frame written while this chunk is handled (echoes, pongs) leaves in one write.
+  const sender = ws._sender as Sender;
+  // The small frames this chunk calls for (echoes, pongs) are gathered into one write. A subscribed
+  // connection does not gather: a publish writes its frames to the socket directly, and must not
+  // overtake earlier sends (subscribe ends the gathering for the same reason).
+  if (ws._topics === null) sender.startBatch();
+  // Per-chunk corking: every write made while this chunk is handled leaves in one syscall.
   this.cork();
   try {
     (ws._receiver as Receiver).push(chunk);
   } finally {
+    sender.endBatch();
     this.uncork();
   }
   if (ws._backpressure !== null && ws._backpressure.limit > 0) ws._backpressure.pauseIfBehind();

@@ -7,7 +7,8 @@
  *
  * Environment: SIMDWS_LOAD_RUNS (3), SIMDWS_LOAD_WARMUP_S (1), SIMDWS_LOAD_DURATION_S (5),
  * SIMDWS_LOAD_SERVERS and SIMDWS_LOAD_WORKLOADS (comma-separated ids; default all). The full run
- * takes about 15 minutes.
+ * takes about 15 minutes. A run limited by either of the last two only prints its tables: the section
+ * and the charts are rewritten by full runs alone, so a partial run never drops the other rows.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -19,7 +20,7 @@ import { buildLoadgen } from './build-loadgen';
 import { endAllChildren, freePort, GENERATOR_CORE, runLoadgen, SERVER_CORE, startServer, tasksetWorks } from './processes';
 import type { RunningServer } from './processes';
 import { LoadRow, renderSection, SECTION_NAME, workloadTable, WorkloadResult } from './results-writer';
-import { BASELINE_SERVER, deflateRows, SERVERS, ServerDefinition } from './servers';
+import { BASELINE_SERVER, DEFLATE_ENV, deflateRows, SERVERS, ServerDefinition } from './servers';
 import { commonLimit, Limit, limitOf, median, summarize } from './stats';
 import { renderChart } from './svg-chart';
 import { DeflateAgreement, figureOf, LoadgenResult, memoryFigure, MemoryResult, Workload, WORKLOADS } from './workloads';
@@ -31,6 +32,8 @@ const CHARTS_DIR = path.join(BENCH_DIR, 'charts');
 const SETTLE_MS = 500;
 
 interface Settings {
+  /** Every server and every workload: only then are RESULTS.md and the charts rewritten. */
+  readonly full: boolean;
   readonly runs: number;
   readonly warmupSeconds: number;
   readonly durationSeconds: number;
@@ -60,7 +63,9 @@ function pick<T extends { id: string }>(name: string, all: readonly T[]): readon
 }
 
 function settingsFromEnv(): Settings {
+  const limited = (name: string): boolean => (process.env[name] ?? '') !== '';
   return {
+    full: !limited('SIMDWS_LOAD_SERVERS') && !limited('SIMDWS_LOAD_WORKLOADS'),
     runs: Math.round(positive('SIMDWS_LOAD_RUNS', 3)),
     warmupSeconds: positive('SIMDWS_LOAD_WARMUP_S', 1),
     durationSeconds: positive('SIMDWS_LOAD_DURATION_S', 5),
@@ -135,7 +140,10 @@ function noteOf(result: LoadgenResult): string {
 async function measureOnce(binary: string, workload: Workload, definition: ServerDefinition, settings: Settings, descriptions: Map<string, string>): Promise<Outcome> {
   const port = await freePort();
   const server = await startServer(definition, port);
-  if (!descriptions.has(definition.id)) descriptions.set(definition.id, server.description.split('\n').map((line) => line.trim()).join('; '));
+  // One line per server and compression setting, in the order they first ran.
+  const setting = definition.env[DEFLATE_ENV] ?? '';
+  const key = setting === '' ? definition.label : `${definition.label} (${DEFLATE_ENV}=${setting})`;
+  if (!descriptions.has(key)) descriptions.set(key, server.description.split('\n').map((line) => line.trim()).join('; '));
   try {
     if (workload.args.includes('idle')) return await measureMemory(binary, workload, port, server, settings);
     const result = await runLoadgen(binary, [...workload.args, ...commonArgs(port, server, settings)], {
@@ -232,6 +240,7 @@ async function main(): Promise<void> {
     };
     results.push(result);
     console.log(`\n### ${workload.title}\n\n${workloadTable(result, BASELINE_SERVER)}\n`);
+    if (!settings.full) continue;
     mkdirSync(CHARTS_DIR, { recursive: true });
     writeFileSync(
       path.join(CHARTS_DIR, `load-${workload.id}.svg`),
@@ -245,7 +254,7 @@ async function main(): Promise<void> {
   }
   const machine = machineInfo();
   const columns = rowsRun(results);
-  const serverLines = columns.map((column) => `${column.label}: ${descriptions.get(column.id) ?? 'never started'}`);
+  const serverLines = [...descriptions].map(([key, description]) => `${key}: ${description}`);
   for (const [id, reason] of skipped) serverLines.push(`${id}: not run: ${reason}`);
   const section = renderSection(
     {
@@ -264,8 +273,12 @@ async function main(): Promise<void> {
     columns,
     BASELINE_SERVER,
   );
-  writeSection(RESULTS_FILE, SECTION_NAME, section);
-  console.log(`wrote the load section of ${RESULTS_FILE} and ${results.length} charts in ${CHARTS_DIR}`);
+  if (settings.full) {
+    writeSection(RESULTS_FILE, SECTION_NAME, section);
+    console.log(`wrote the load section of ${RESULTS_FILE} and ${results.length} charts in ${CHARTS_DIR}`);
+  } else {
+    console.log(`${section}\n\npartial run (SIMDWS_LOAD_SERVERS or SIMDWS_LOAD_WORKLOADS set): ${RESULTS_FILE} and the charts left as they were`);
+  }
   if (failures > 0) {
     console.error(`${failures} server/workload combinations failed; see the FAILED rows`);
     process.exitCode = 1;

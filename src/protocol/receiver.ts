@@ -137,7 +137,8 @@ export class Receiver {
   private paused = false;
   /** A walk is under way or paused: a pushed chunk only queues. */
   private busy = false;
-  private readonly queue: Buffer[] = [];
+  /** Chunks pushed while busy, oldest first; null while none waited (most connections, always). */
+  private queue: Buffer[] | null = null;
   /** end() was called: no more chunks are taken. */
   private ended = false;
   /** end()'s callback, until every pending event has been delivered. */
@@ -166,7 +167,8 @@ export class Receiver {
   private totalPayloadLength = 0;
   private messageLength = 0;
   private fragmentCount = 0;
-  private parts: Buffer[] = [];
+  /** The frames of a fragmented (or inflated) message so far; null otherwise (section 5.4). */
+  private parts: Buffer[] | null = null;
   private utf8: Utf8Stream | null = null;
 
   private deferredEvent = EVENT_MESSAGE;
@@ -191,8 +193,8 @@ export class Receiver {
    */
   push(chunk: Buffer): void {
     if (this.done || this.ended || chunk.length === 0) return;
-    this.queue.push(chunk);
-    if (!this.busy) this.run();
+    if (this.busy) (this.queue ??= []).push(chunk);
+    else this.run(chunk);
   }
 
   /**
@@ -210,10 +212,11 @@ export class Receiver {
     if (!this.busy) this.settle();
   }
 
-  /** Walks the queued chunks until they run out or an event must wait; then reports to end(). */
-  private run(): void {
+  /** Walks `first`, then the queued chunks, until they run out or an event must wait; then reports to end(). */
+  private run(first: Buffer | null): void {
     this.busy = true;
     try {
+      if (first !== null) this.take(first);
       this.work();
     } finally {
       this.busy = this.paused;
@@ -228,7 +231,7 @@ export class Receiver {
         this.walk();
         continue;
       }
-      const next = this.queue.shift();
+      const next = this.queue === null ? undefined : this.queue.shift();
       if (next === undefined) return;
       this.take(next);
     }
@@ -491,7 +494,7 @@ export class Receiver {
     if (this.messageOpcode === OPCODE_TEXT && !this.skipUTF8Validation) {
       const valid = textChecked
         ? !fin || (this.utf8 as Utf8Stream).write(EMPTY_BUFFER, true)
-        : fin && this.parts.length === 0
+        : fin && this.parts === null
           ? isUtf8(payload)
           : (this.utf8 as Utf8Stream).write(payload, fin);
       if (!valid) {
@@ -499,11 +502,16 @@ export class Receiver {
         return;
       }
     }
+    if (fin && this.parts === null) {
+      // The common case: a message of one frame is handed over as it is, with no parts list.
+      this.endMessage(payload);
+      return;
+    }
     if (payload.length > 0) {
-      this.parts.push(payload);
+      (this.parts ??= []).push(payload);
       this.messageLength += payload.length;
     }
-    if (fin) this.endMessage();
+    if (fin) this.endMessage(null);
   }
 
   /**
@@ -542,39 +550,39 @@ export class Receiver {
           return;
         }
       }
-      this.parts.push(inflated);
+      (this.parts ??= []).push(inflated);
     }
     if (fin) {
       if (this.messageOpcode === OPCODE_TEXT && !this.skipUTF8Validation && !(this.utf8 as Utf8Stream).write(EMPTY_BUFFER, true)) {
         this.fail(createWsError('WS_ERR_INVALID_UTF8', MESSAGE_INVALID_UTF8));
         return;
       }
-      this.endMessage();
+      this.endMessage(null);
     }
   }
 
-  private endMessage(): void {
-    const parts = this.parts;
-    const length = this.messageLength;
+  /** The message is whole: `single` is its only frame's payload, or null when its parts are in `parts`. */
+  private endMessage(single: Buffer | null): void {
+    // Empty frames are not kept as parts (as ws), so neither is an empty single frame.
+    const parts = single === null ? this.parts : single.length > 0 ? [single] : null;
+    const length = single === null ? this.messageLength : single.length;
     const isBinary = this.messageOpcode === OPCODE_BINARY;
+    this.parts = null;
     this.fragmented = 0;
     this.totalPayloadLength = 0;
     this.messageLength = 0;
     this.fragmentCount = 0;
     let data: Buffer | BinaryData;
     if (!isBinary || this.binaryType === 'nodebuffer') {
-      data = concat(parts, length);
+      data = single ?? concat(parts, length);
     } else if (this.binaryType === 'arraybuffer') {
-      data = toArrayBuffer(concat(parts, length));
+      data = toArrayBuffer(single ?? concat(parts, length));
     } else if (this.binaryType === 'blob') {
       // Message parts are views of socket chunks or of inflated output: never over a SharedArrayBuffer.
-      data = new Blob(parts as Uint8Array<ArrayBuffer>[]);
+      data = new Blob((parts ?? []) as Uint8Array<ArrayBuffer>[]);
     } else {
-      data = parts;
+      data = parts ?? [];
     }
-    // The array is reused for the next message unless it was handed over ('fragments').
-    if (data === parts) this.parts = [];
-    else parts.length = 0;
     this.emit(EVENT_MESSAGE, data, isBinary);
   }
 
@@ -633,9 +641,9 @@ export class Receiver {
   private finish(): void {
     this.done = true;
     this.chunk = null;
-    this.queue.length = 0;
+    this.queue = null;
     this.held.clear();
-    this.parts = [];
+    this.parts = null;
   }
 
   /** Nothing is pending any more: end()'s callback runs, once. */
@@ -657,8 +665,8 @@ export class Receiver {
 }
 
 /** One part is handed over as it is (a view of the socket's chunk); several are copied into one Buffer. */
-function concat(parts: Buffer[], length: number): Buffer {
-  if (parts.length === 0) return EMPTY_BUFFER;
+function concat(parts: Buffer[] | null, length: number): Buffer {
+  if (parts === null || parts.length === 0) return EMPTY_BUFFER;
   if (parts.length === 1) return parts[0];
   const out = Buffer.allocUnsafe(length);
   let offset = 0;

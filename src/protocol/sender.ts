@@ -11,7 +11,7 @@
  */
 import { kernel } from '../kernels/select';
 import { MaskKeyPool, maskKeyPool } from '../buffers/mask-key-pool';
-import { SlabPool, slabPool } from '../buffers/slab-pool';
+import { Slab, SlabPool, slabPool } from '../buffers/slab-pool';
 import { encodeCloseBody } from './close-frame';
 import {
   FIN_BIT,
@@ -99,6 +99,15 @@ export class Sender {
   private readonly smallFrameMaxBytes: number;
   /** Reused for every frame: the payload being framed, as bytes or as text. */
   private readonly payload: Payload = { bytes: null, text: null, length: 0 };
+  /**
+   * Between startBatch and endBatch, small frames that land back to back in one slab are gathered
+   * into one run, slab[batchStart..batchEnd), written once: one socket write for every echo and pong
+   * a chunk calls for, instead of one per frame. batchSlab is null while no run is open.
+   */
+  private batching = false;
+  private batchSlab: Slab | null = null;
+  private batchStart = 0;
+  private batchEnd = 0;
 
   /**
    * The same arguments as ws's `new Sender(socket, extensions, generateMask)`. `extensions` is accepted
@@ -113,6 +122,32 @@ export class Sender {
     this.slabs = internals.slabs ?? slabPool;
     this.maskKeys = internals.maskKeys ?? maskKeyPool;
     this.smallFrameMaxBytes = Math.min(internals.smallFrameMaxBytes ?? SMALL_FRAME_MAX_BYTES, this.slabs.slabBytes);
+  }
+
+  /**
+   * From here to endBatch, small frames are gathered and leave in one write (the WebSocket brackets
+   * each inbound chunk with these). Anything else written to the socket meanwhile must be preceded by
+   * flushBatch, so that frames keep their order on the wire (RFC 6455 section 5.4, 5.5).
+   */
+  startBatch(): void {
+    this.batching = true;
+  }
+
+  /** Writes what was gathered and stops gathering. */
+  endBatch(): void {
+    this.batching = false;
+    this.flushBatch(undefined);
+  }
+
+  /** Hands the gathered run to the socket; `cb` runs once it is written. */
+  flushBatch(cb: WriteCallback | undefined): void {
+    const slab = this.batchSlab;
+    if (slab === null) return;
+    this.batchSlab = null;
+    const start = this.batchStart;
+    const end = this.batchEnd;
+    this.batchStart = this.batchEnd = 0;
+    this.socket.write(slab.buffer.subarray(start, end), cb === undefined ? slab.onWritten : afterSlabWrite(slab.onWritten, cb));
   }
 
   /** Sends a data frame (section 5.6); fragments follow section 5.4: continuations carry opcode 0. */
@@ -198,10 +233,18 @@ export class Sender {
         if (key !== null) kernel.mask(bytes, key, target, payloadAt, length);
         else target.set(bytes, payloadAt);
       }
+      if (this.batching) {
+        this.gather(slab, at, total);
+        // A callback must learn when its frame is written: the run leaves now, with it.
+        if (cb !== undefined) this.flushBatch(cb);
+        return;
+      }
       slab.addWrite();
       this.socket.write(target.subarray(at, at + total), cb === undefined ? slab.onWritten : afterSlabWrite(slab.onWritten, cb));
       return;
     }
+    // What was gathered goes first: frames leave in the order they were sent.
+    this.flushBatch(undefined);
 
     if (key !== null && text === null) {
       // The user's bytes must not change, so the masked copy goes to a buffer of its own, with the header.
@@ -222,6 +265,20 @@ export class Sender {
     this.socket.write(slab.buffer.subarray(at, at + headerLength), slab.onWritten);
     this.socket.write(body, cb);
     this.socket.uncork();
+  }
+
+  /** Adds the frame at slab[at..at + total) to the run, or starts a new run when it does not follow on. */
+  private gather(slab: Slab, at: number, total: number): void {
+    if (this.batchSlab === slab && this.batchEnd === at) {
+      this.batchEnd = at + total;
+      return;
+    }
+    this.flushBatch(undefined);
+    // The run counts as one write into its slab, so the slab is not reused before the run is written.
+    slab.addWrite();
+    this.batchSlab = slab;
+    this.batchStart = at;
+    this.batchEnd = at + total;
   }
 }
 
