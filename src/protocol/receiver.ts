@@ -527,7 +527,7 @@ export class Receiver {
       if (this.done) return;
       this.paused = false;
       this.inflated(error, result ?? EMPTY_BUFFER, fin);
-      if (!synchronous) this.run();
+      if (!synchronous) this.run(null);
     });
     synchronous = false;
   }
@@ -660,7 +660,7 @@ export class Receiver {
     const data = this.deferredData;
     this.deferredData = EMPTY_BUFFER;
     this.dispatch(this.deferredEvent, data, this.deferredBinary);
-    this.run();
+    this.run(null);
   }
 }
 
