@@ -72,7 +72,7 @@ describe('client: URL and argument checks (thrown, as ws)', () => {
 });
 
 describe('client: the request (RFC 6455 4.1)', () => {
-  it('sends the handshake fields, subprotocols, origin, custom headers, and no extension offer', async () => {
+  it('sends the handshake fields, subprotocols, origin, custom headers, and the permessage-deflate offer ws sends', async () => {
     const server = await answering(() => ['Sec-WebSocket-Protocol: b']);
     const client = new WebSocket(server.url + '/path?x=1', ['a', 'b'], {
       origin: 'https://example.com',
@@ -90,7 +90,7 @@ describe('client: the request (RFC 6455 4.1)', () => {
     expect(headers['sec-websocket-protocol']).toBe('a,b');
     expect(headers.origin).toBe('https://example.com');
     expect(headers['x-custom']).toBe('yes');
-    expect(headers['sec-websocket-extensions']).toBeUndefined();
+    expect(headers['sec-websocket-extensions']).toBe('permessage-deflate; client_max_window_bits');
     client.terminate();
   });
 
@@ -182,7 +182,8 @@ describe('client: the response (RFC 6455 4.1, "the client MUST validate")', () =
   ];
   it.each(cases)('fails on %s', async (_name, extra, accept, protocols, message) => {
     const server = await answering(extra, accept);
-    const client = new WebSocket(server.url, protocols);
+    // No offer, so that an extension in the answer is one that was not requested (RFC 6455 9.1).
+    const client = new WebSocket(server.url, protocols, { perMessageDeflate: false });
     expect(await failure(client)).toEqual([['error', message], ['close', 1006, '']]);
     expect(client.readyState).toBe(WebSocket.CLOSED);
   });
