@@ -126,6 +126,12 @@ type WsSocket = Duplex & {
   setNoDelay?: (noDelay?: boolean) => void;
 };
 
+/**
+ * The extensions of a connection that negotiated none: one frozen object for all of them (the server
+ * and the client handshake assign a fresh object when something was negotiated).
+ */
+const NO_EXTENSIONS: Record<string, unknown> = Object.freeze({});
+
 /** Reused for every send: the Sender reads its options synchronously (no object per send). */
 const sendOptions: SendOptions = { binary: false, fin: true, mask: false, rsv1: false };
 
@@ -147,7 +153,7 @@ export class WebSocket extends EventEmitter {
   /** @internal */ _closeMessage: Buffer = EMPTY_BUFFER;
   /** @internal */ _errorEmitted = false;
   /** @internal Negotiated extensions by name (set by the server or the client handshake). */
-  _extensions: Record<string, unknown> = {};
+  _extensions: Record<string, unknown> = NO_EXTENSIONS;
   /** @internal */ _paused = false;
   /** @internal The negotiated subprotocol (set by the server or the client handshake). */
   _protocol = '';
@@ -164,8 +170,8 @@ export class WebSocket extends EventEmitter {
   /** @internal The client's handshake request, while it runs. */
   _req: ClientRequest | null = null;
   /** @internal */ _redirects = 0;
-  /** @internal One wheel timer per connection: the handshake timeout, then the close timeout. */
-  readonly _timer: TimerHandle<WebSocket> = new TimerHandle<WebSocket>(onTimer, this);
+  /** @internal The wheel timer's node, made on first use (most server connections never close from our side). */
+  _timerHandle: TimerHandle<WebSocket> | null = null;
   /** @internal */ _closeTimeout: number;
   /** @internal idleTimeout, automatic pings and maxLifetime on the wheel; null when all are off. */
   _timers: ConnectionTimers | null;
@@ -204,6 +210,8 @@ export class WebSocket extends EventEmitter {
     let resolved: WebSocketOptions;
     if (address !== null) {
       this._isServer = false;
+      // The client handshake adds what the server accepted to this object (src/client/connect.ts).
+      this._extensions = {};
       let list: string[];
       if (protocols === undefined || protocols === null) {
         list = toList(options?.protocols);
@@ -225,6 +233,11 @@ export class WebSocket extends EventEmitter {
     this._closeTimeout = resolved.closeTimeout ?? CLOSE_TIMEOUT;
     this._timers = createConnectionTimers(this, resolved);
     this._backpressure = createBackpressure(this, resolved);
+  }
+
+  /** @internal One wheel timer per connection: the handshake timeout, then the close timeout. */
+  get _timer(): TimerHandle<WebSocket> {
+    return (this._timerHandle ??= new TimerHandle<WebSocket>(onTimer, this));
   }
 
   /** 'nodebuffer' (default, for historical reasons as in ws), 'arraybuffer', 'fragments' or 'blob'. */
@@ -951,7 +964,8 @@ function socketOnData(this: WsSocket, chunk: Buffer): void {
 /** The peer's FIN: answer with ours (RFC 6455 7.1.1, the TCP half of the closing handshake). */
 function socketOnEnd(this: WsSocket): void {
   (this[kWebSocket] as WebSocket)._readyState = CLOSING;
-  this.end();
+  // A second end() on a finished socket only builds an error (with its stack trace) that nobody sees.
+  if (!this.writableEnded && !this.destroyed) this.end();
 }
 
 function socketOnError(this: WsSocket): void {
@@ -977,7 +991,7 @@ function socketOnClose(this: WsSocket): void {
     if (chunk !== null) (ws._receiver as Receiver).push(chunk);
   }
   this[kWebSocket] = undefined;
-  timerWheel.cancel(ws._timer);
+  if (ws._timerHandle !== null) timerWheel.cancel(ws._timerHandle);
   if (ws._timers !== null) ws._timers.stop();
   if (ws._topics !== null) registryOf(ws).unsubscribeAll(ws);
   // Messages that arrived before the socket closed but wait for their macrotask (allowSynchronousEvents

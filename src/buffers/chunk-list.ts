@@ -3,8 +3,11 @@
  * (views, never copies) until the frame is whole. consume(n) hands out a view when the n bytes lie in
  * one chunk and copies only when they span chunks.
  */
+/** The list of an empty ChunkList: shared, so an idle connection holds no array of its own. */
+const NO_CHUNKS: Buffer[] = [];
+
 export class ChunkList {
-  private chunks: Buffer[] = [];
+  private chunks: Buffer[] = NO_CHUNKS;
   /** Bytes held. */
   length = 0;
 
@@ -15,6 +18,7 @@ export class ChunkList {
 
   /** Adds a non-empty chunk; the list keeps a reference, not a copy. */
   push(chunk: Buffer): void {
+    if (this.chunks === NO_CHUNKS) this.chunks = [];
     this.chunks.push(chunk);
     this.length += chunk.length;
   }
@@ -70,7 +74,7 @@ export class ChunkList {
   }
 
   clear(): void {
-    this.chunks = [];
+    this.chunks = NO_CHUNKS;
     this.length = 0;
   }
 }

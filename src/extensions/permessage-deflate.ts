@@ -9,6 +9,11 @@
  *   chunk. A decompression bomb costs at most maxPayload plus one zlib chunk (16 KiB by default).
  * - Calls in one direction run one at a time, in call order, even when made without waiting: a second
  *   decompress (or compress) waits for the first, so results come back in order whatever their sizes.
+ * - A frame of at most SYNC_MAX_INPUT_BYTES runs on this thread, on the connection's own zlib stream
+ *   (zlib-sync.ts), and its callback runs before compress/decompress returns: for small messages the
+ *   thread-pool handoff costs several times the zlib work. Larger frames go to the thread pool through
+ *   the process-wide limiter, one zlib job per call where ws makes two or three. Either way the stream,
+ *   and so the LZ77 window of context takeover (section 7.1.1), is the same.
  */
 import * as zlib from 'zlib';
 import type { ExtensionParams } from '../handshake/extension-header';
@@ -17,6 +22,7 @@ import { MESSAGE_MAX_PAYLOAD, createWsError, kStatusCode } from '../protocol/err
 import type { MessageInflater } from '../protocol/receiver';
 import { DeflateParams, PerMessageDeflateOptions, acceptOffer, acceptResponse, buildOffer } from './negotiation';
 import { ZlibLimiter, sharedZlibLimiter } from './zlib-limiter';
+import { SYNC_ENDED, SYNC_FAILED, SYNC_OVER_LIMIT, SyncOutput, runSync, supportsSyncSteps } from './zlib-sync';
 
 export type { DeflateParams, PerMessageDeflateOptions } from './negotiation';
 
@@ -31,6 +37,20 @@ const TRAILER = Buffer.from([0x00, 0x00, 0xff, 0xff]);
 /** ws's default `threshold`, in bytes. */
 export const DEFAULT_THRESHOLD = 1024;
 
+/**
+ * Frames whose input (compressed bytes to inflate, message bytes to deflate) is at most this run on the
+ * main thread; larger ones on the thread pool. Chosen from the crossover table in bench/RESULTS.md
+ * (`deflate-sync`, made by bench/deflate-sync-threshold.ts).
+ */
+export const SYNC_MAX_INPUT_BYTES = 16 * 1024;
+
+/**
+ * A frame inflating on the main thread hands the rest of its input to the thread pool once it has
+ * produced this many bytes: a small input can inflate about 1000-fold (a bomb), and the main thread
+ * serves every connection.
+ */
+export const SYNC_MAX_INFLATE_BYTES = 64 * 1024;
+
 interface ZlibCall {
   readonly data: Buffer | string;
   readonly fin: boolean;
@@ -38,23 +58,32 @@ interface ZlibCall {
 }
 
 /**
- * One direction's calls, run one at a time in call order, each through the process-wide limiter: a
- * zlib stream holds one message's state, so a second call must wait for the first to finish.
+ * One direction's calls, run one at a time in call order: a zlib stream holds one message's state, so a
+ * second call must wait for the first to finish. A call runs on this thread when `runSync` takes it,
+ * else on the thread pool through the process-wide limiter.
  */
+function resumeLane(lane: Lane): void {
+  lane.next();
+}
+
 class Lane {
   private readonly calls: ZlibCall[] = [];
   /** The call being run, or waiting for a limiter place; and the limiter's `done` once it has one. */
   private current: ZlibCall | null = null;
   private release: (() => void) | null = null;
+  /** Inside next(): a call that finishes synchronously must not recurse into it (a long queue would overflow). */
+  private draining = false;
 
   constructor(
     private readonly limiter: ZlibLimiter,
+    /** Runs the call to its end on this thread and returns true, or returns false for the thread pool. */
+    private readonly runSync: (call: ZlibCall) => boolean,
     private readonly start: (call: ZlibCall) => void,
   ) {}
 
   push(call: ZlibCall): void {
     this.calls.push(call);
-    if (this.current === null) this.next();
+    if (this.current === null && !this.draining) this.next();
   }
 
   /** The owner says `call` is done; a call that is no longer current (aborted) is ignored. */
@@ -67,8 +96,7 @@ class Lane {
     try {
       call.callback(error, result);
     } finally {
-      // A callback that throws (a user's message handler, run synchronously) must not stall the lane.
-      if (this.current === null) this.next();
+      if (this.current === null && !this.draining) this.next();
     }
   }
 
@@ -85,10 +113,23 @@ class Lane {
     for (const queued of waiting) queued.callback(error);
   }
 
-  private next(): void {
-    const call = this.calls.shift();
-    if (call === undefined) return;
-    this.current = call;
+  /** Runs waiting calls until one goes to the thread pool or none is left. */
+  next(): void {
+    this.draining = true;
+    try {
+      let call: ZlibCall | undefined;
+      while (this.current === null && (call = this.calls.shift()) !== undefined) {
+        this.current = call;
+        if (!this.runSync(call)) this.queue(call);
+      }
+    } finally {
+      this.draining = false;
+      // A callback that threw (a user's message handler, run synchronously) must not stall the lane.
+      if (this.current === null && this.calls.length > 0) process.nextTick(resumeLane, this);
+    }
+  }
+
+  private queue(call: ZlibCall): void {
     this.limiter.add((done) => {
       if (this.current !== call) {
         done();
@@ -174,15 +215,16 @@ export class PerMessageDeflate implements MessageInflater {
 
   private inflateStream: OwnedInflate | null = null;
   private inflateCall: ZlibCall | null = null;
-  private readonly inflateParts: Buffer[] = [];
-  private inflateFrameBytes = 0;
+  /** The current frame's inflated pieces, from either path. */
+  private readonly inflateOutput: SyncOutput = { parts: [], bytes: 0, consumed: 0 };
   /** Inflated bytes of the message so far, across its frames: what maxPayload bounds. */
   private inflateMessageBytes = 0;
+  /** What the thread pool must still inflate of a frame that began on this thread. */
+  private inflateRest: Buffer | null = null;
 
   private deflateStream: OwnedDeflate | null = null;
   private deflateCall: ZlibCall | null = null;
-  private readonly deflateParts: Buffer[] = [];
-  private deflateBytes = 0;
+  private readonly deflateOutput: SyncOutput = { parts: [], bytes: 0, consumed: 0 };
 
   /**
    * ws's `new PerMessageDeflate(options, isServer, maxPayload)`; ws 8.23's form, with `isServer` and
@@ -196,8 +238,16 @@ export class PerMessageDeflate implements MessageInflater {
     this.maxPayload = Math.max(0, maxPayload ?? options.maxPayload ?? 0);
     this.threshold = options.threshold ?? DEFAULT_THRESHOLD;
     const limiter = sharedZlibLimiter(options.concurrencyLimit);
-    this.inflateLane = new Lane(limiter, (call) => this.startInflate(call));
-    this.deflateLane = new Lane(limiter, (call) => this.startDeflate(call));
+    this.inflateLane = new Lane(
+      limiter,
+      (call) => this.inflateSync(call),
+      (call) => this.startInflate(call),
+    );
+    this.deflateLane = new Lane(
+      limiter,
+      (call) => this.deflateSync(call),
+      (call) => this.startDeflate(call),
+    );
   }
 
   /** The client's offer (RFC 7692 section 7.1), for `format({ 'permessage-deflate': offer })`. */
@@ -265,12 +315,50 @@ export class PerMessageDeflate implements MessageInflater {
     return this.params;
   }
 
+  /** The frame's input: on the last frame of a message, with the trailer appended (section 7.2.2). */
+  private static inflateInput(call: ZlibCall): Buffer {
+    const data = call.data as Buffer;
+    return call.fin ? Buffer.concat([data, TRAILER], data.length + TRAILER.length) : data;
+  }
+
+  /**
+   * A small frame, inflated on this thread in steps of one zlib chunk: past maxPayload it fails at once
+   * (RFC 6455 section 7.4.1, 1009); past SYNC_MAX_INFLATE_BYTES the rest goes to the thread pool.
+   */
+  private inflateSync(call: ZlibCall): boolean {
+    if (call.data.length > SYNC_MAX_INPUT_BYTES) return false;
+    const stream = this.inflateStream ?? this.createInflate();
+    if (!supportsSyncSteps(stream)) return false;
+    this.inflateCall = call;
+    const input = PerMessageDeflate.inflateInput(call);
+    const output = this.inflateOutput;
+    const room = this.maxPayload > 0 ? this.maxPayload - this.inflateMessageBytes : Infinity;
+    const status = runSync(stream, input, zlib.constants.Z_SYNC_FLUSH, output, Math.min(room, SYNC_MAX_INFLATE_BYTES));
+    this.inflateMessageBytes += output.bytes;
+    if (status === SYNC_FAILED) {
+      this[kInflateFailed](stream, stream.errored as Error);
+    } else if (this.maxPayload > 0 && this.inflateMessageBytes > this.maxPayload) {
+      this.discardInflate(stream);
+      this.endInflate(createWsError('WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', MESSAGE_MAX_PAYLOAD));
+    } else if (status === SYNC_OVER_LIMIT) {
+      this.inflateRest = input.subarray(output.consumed);
+      return false;
+    } else {
+      this.inflateFlushed(stream, call, status === SYNC_ENDED);
+    }
+    return true;
+  }
+
+  /** On the thread pool: two zlib jobs, the frame (with its trailer) and a flush that ends the call. */
   private startInflate(call: ZlibCall): void {
     const stream = this.inflateStream ?? this.createInflate();
+    const input = this.inflateRest ?? PerMessageDeflate.inflateInput(call);
+    this.inflateRest = null;
     this.inflateCall = call;
-    stream.write(call.data);
-    if (call.fin) stream.write(TRAILER);
-    stream.flush(() => this.inflateFlushed(stream, call));
+    if (input.length > 0) stream.write(input);
+    stream.flush(() => {
+      if (stream === this.inflateStream) this.inflateFlushed(stream, call, stream.readableEnded);
+    });
   }
 
   private createInflate(): OwnedInflate {
@@ -296,8 +384,8 @@ export class PerMessageDeflate implements MessageInflater {
       this.endInflate(createWsError('WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', MESSAGE_MAX_PAYLOAD));
       return;
     }
-    this.inflateParts.push(chunk);
-    this.inflateFrameBytes += chunk.length;
+    this.inflateOutput.parts.push(chunk);
+    this.inflateOutput.bytes += chunk.length;
   }
 
   [kInflateFailed](stream: OwnedInflate, error: Error): void {
@@ -308,11 +396,12 @@ export class PerMessageDeflate implements MessageInflater {
     this.endInflate(error);
   }
 
-  private inflateFlushed(stream: OwnedInflate, call: ZlibCall): void {
-    if (stream !== this.inflateStream || call !== this.inflateCall) return;
-    const result = concat(this.inflateParts, this.inflateFrameBytes);
+  /** The frame is inflated; `ended`: zlib saw the end of the peer's DEFLATE stream. */
+  private inflateFlushed(stream: OwnedInflate, call: ZlibCall, ended: boolean): void {
+    if (call !== this.inflateCall) return;
+    const result = concat(this.inflateOutput.parts, this.inflateOutput.bytes);
     const params = this.requireParams();
-    if (stream.readableEnded) {
+    if (ended) {
       // Section 7.2.3.4: the peer ended its DEFLATE stream with a BFINAL=1 block; what follows is a new one.
       this.discardInflate(stream);
     } else if (call.fin && (this.isServer ? params.client_no_context_takeover : params.server_no_context_takeover)) {
@@ -327,8 +416,9 @@ export class PerMessageDeflate implements MessageInflater {
     const call = this.inflateCall;
     if (call === null) return;
     this.inflateCall = null;
-    this.inflateParts.length = 0;
-    this.inflateFrameBytes = 0;
+    this.inflateOutput.parts.length = 0;
+    this.inflateOutput.bytes = 0;
+    this.inflateRest = null;
     if (error !== null || call.fin) this.inflateMessageBytes = 0;
     this.inflateLane.finish(call, error, result);
   }
@@ -336,21 +426,43 @@ export class PerMessageDeflate implements MessageInflater {
   /** Detaches and destroys the stream; destroy() also ends a write zlib is still working through. */
   private discardInflate(stream: OwnedInflate): void {
     this.inflateStream = null;
+    this.inflateRest = null;
     stream.removeListener('data', inflateOnData);
     stream.destroy();
   }
 
+  /** A small frame, deflated on this thread with a sync flush. */
+  private deflateSync(call: ZlibCall): boolean {
+    // A string has at least as many UTF-8 bytes as characters: a long one is not converted twice.
+    if (call.data.length > SYNC_MAX_INPUT_BYTES) return false;
+    const input = typeof call.data === 'string' ? Buffer.from(call.data) : call.data;
+    if (input.length > SYNC_MAX_INPUT_BYTES) return false;
+    const stream = this.deflateStream ?? this.createDeflate();
+    if (!supportsSyncSteps(stream)) return false;
+    this.deflateCall = call;
+    if (runSync(stream, input, zlib.constants.Z_SYNC_FLUSH, this.deflateOutput, Infinity) === SYNC_FAILED) {
+      this[kDeflateFailed](stream, stream.errored as Error);
+    } else {
+      this.deflateFlushed(stream, call);
+    }
+    return true;
+  }
+
+  /** On the thread pool: one zlib job, as every write of the stream ends with a sync flush (section 7.2.1). */
   private startDeflate(call: ZlibCall): void {
     const stream = this.deflateStream ?? this.createDeflate();
     this.deflateCall = call;
-    stream.write(call.data);
-    stream.flush(zlib.constants.Z_SYNC_FLUSH, () => this.deflateFlushed(stream, call));
+    // On error the stream's 'error' event ends the call (kDeflateFailed), not this callback.
+    stream.write(call.data, (error) => {
+      if (error == null) this.deflateFlushed(stream, call);
+    });
   }
 
   private createDeflate(): OwnedDeflate {
     const stream = zlib.createDeflateRaw({
       ...this.options.zlibDeflateOptions,
       windowBits: deflateWindowBits(this.requireParams(), this.isServer),
+      flush: zlib.constants.Z_SYNC_FLUSH,
     }) as OwnedDeflate;
     stream[kOwner] = this;
     stream.on('data', deflateOnData);
@@ -361,8 +473,8 @@ export class PerMessageDeflate implements MessageInflater {
 
   [kDeflated](stream: OwnedDeflate, chunk: Buffer): void {
     if (stream !== this.deflateStream) return;
-    this.deflateParts.push(chunk);
-    this.deflateBytes += chunk.length;
+    this.deflateOutput.parts.push(chunk);
+    this.deflateOutput.bytes += chunk.length;
   }
 
   [kDeflateFailed](stream: OwnedDeflate, error: Error): void {
@@ -373,7 +485,7 @@ export class PerMessageDeflate implements MessageInflater {
 
   private deflateFlushed(stream: OwnedDeflate, call: ZlibCall): void {
     if (stream !== this.deflateStream || call !== this.deflateCall) return;
-    let result = concat(this.deflateParts, this.deflateBytes);
+    let result = concat(this.deflateOutput.parts, this.deflateOutput.bytes);
     if (call.fin) {
       // Section 7.2.1: remove the 0x00 0x00 0xff 0xff the sync flush left at the end of the message.
       result = result.subarray(0, result.length - TRAILER.length);
@@ -386,8 +498,8 @@ export class PerMessageDeflate implements MessageInflater {
     const call = this.deflateCall;
     if (call === null) return;
     this.deflateCall = null;
-    this.deflateParts.length = 0;
-    this.deflateBytes = 0;
+    this.deflateOutput.parts.length = 0;
+    this.deflateOutput.bytes = 0;
     this.deflateLane.finish(call, error, result);
   }
 

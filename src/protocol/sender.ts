@@ -92,13 +92,17 @@ interface Payload {
   length: number;
 }
 
+/**
+ * The payload being framed, as bytes or as text: one object for all senders (not one per connection),
+ * since a frame is loaded and written within one synchronous call.
+ */
+const loaded: Payload = { bytes: null, text: null, length: 0 };
+
 export class Sender {
   private firstFragment = true;
   private readonly slabs: SlabPool;
   private readonly maskKeys: MaskKeyPool;
   private readonly smallFrameMaxBytes: number;
-  /** Reused for every frame: the payload being framed, as bytes or as text. */
-  private readonly payload: Payload = { bytes: null, text: null, length: 0 };
   /**
    * Between startBatch and endBatch, small frames that land back to back in one slab are gathered
    * into one run, slab[batchStart..batchEnd), written once: one socket write for every echo and pong
@@ -183,7 +187,7 @@ export class Sender {
   private control(opcode: number, data: SendData, mask: boolean | undefined, cb: WriteCallback | undefined): void {
     this.load(data);
     // Section 5.5: "All control frames MUST have a payload length of 125 bytes or less".
-    if (this.payload.length > MAX_CONTROL_PAYLOAD) {
+    if (loaded.length > MAX_CONTROL_PAYLOAD) {
       throw new RangeError('The data size must not be greater than 125 bytes');
     }
     this.writeFrame(FIN_BIT | opcode, mask === true, cb);
@@ -191,7 +195,7 @@ export class Sender {
 
   /** Points `payload` at the data without copying it (ws's toBuffer); strings are encoded later, in place. */
   private load(data: SendData): void {
-    const payload = this.payload;
+    const payload = loaded;
     if (typeof data === 'string') {
       payload.bytes = null;
       payload.text = data;
@@ -209,9 +213,9 @@ export class Sender {
   }
 
   private writeFrame(firstByte: number, mask: boolean, cb: WriteCallback | undefined): void {
-    const { bytes, text, length } = this.payload;
-    this.payload.bytes = null;
-    this.payload.text = null;
+    const { bytes, text, length } = loaded;
+    loaded.bytes = null;
+    loaded.text = null;
     let key: Buffer | null = null;
     if (mask) {
       key = maskKey;
