@@ -100,6 +100,26 @@ export interface Kernel {
   unmask(buffer: Uint8Array, key: Uint8Array, offset: number, length: number): void;
 }
 
+/** Writes record `index` (the layout above); every tier's JavaScript side writes records through it. */
+export function writeRecord(
+  records: Int32Array,
+  index: number,
+  info: number,
+  frameStart: number,
+  payloadStart: number,
+  lengthLow: number,
+  lengthHigh: number,
+  extra: number,
+): void {
+  const base = index * RECORD_WORDS;
+  records[base + WORD_INFO] = info;
+  records[base + WORD_FRAME_START] = frameStart;
+  records[base + WORD_PAYLOAD_START] = payloadStart;
+  records[base + WORD_LENGTH_LOW] = lengthLow;
+  records[base + WORD_LENGTH_HIGH] = lengthHigh;
+  records[base + WORD_EXTRA] = extra;
+}
+
 export function recordKind(records: Int32Array, index: number): number {
   return (records[index * RECORD_WORDS + WORD_INFO] >>> KIND_SHIFT) & 7;
 }

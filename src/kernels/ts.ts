@@ -25,6 +25,7 @@ import {
   RECORD_WORDS,
   SCAN_ALLOW_RSV1,
   SCAN_EXPECT_MASKED,
+  writeRecord,
 } from './contract';
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -130,25 +131,6 @@ function checkFirstBytes(b0: number, b1: number, options: number): number {
   return 0;
 }
 
-function write(
-  records: Int32Array,
-  index: number,
-  info: number,
-  frameStart: number,
-  payloadStart: number,
-  lengthLow: number,
-  lengthHigh: number,
-  extra: number,
-): void {
-  const base = index * RECORD_WORDS;
-  records[base] = info;
-  records[base + 1] = frameStart;
-  records[base + 2] = payloadStart;
-  records[base + 3] = lengthLow;
-  records[base + 4] = lengthHigh;
-  records[base + 5] = extra;
-}
-
 export function scan(
   chunk: Uint8Array,
   start: number,
@@ -162,7 +144,7 @@ export function scan(
   let words: Int32Array | null = null;
   while (pos < end) {
     if (count === capacity - 1) {
-      write(records, count, KIND_FULL << KIND_SHIFT, pos, 0, 0, 0, 0);
+      writeRecord(records, count, KIND_FULL << KIND_SHIFT, pos, 0, 0, 0, 0);
       return count + 1;
     }
     if (end - pos < 2) break;
@@ -171,7 +153,7 @@ export function scan(
     const info0 = b0 | ((b1 & 0x80) << 1);
     const error = checkFirstBytes(b0, b1, options);
     if (error !== 0) {
-      write(records, count, info0 | (KIND_ERROR << KIND_SHIFT), pos, 0, error, 0, CLOSE_PROTOCOL_ERROR);
+      writeRecord(records, count, info0 | (KIND_ERROR << KIND_SHIFT), pos, 0, error, 0, CLOSE_PROTOCOL_ERROR);
       return count + 1;
     }
     const length7 = b1 & 0x7f;
@@ -186,7 +168,7 @@ export function scan(
       lengthHigh =
         ((chunk[pos + 2] << 24) | (chunk[pos + 3] << 16) | (chunk[pos + 4] << 8) | chunk[pos + 5]) >>> 0;
       if (lengthHigh > MAX_LENGTH_HIGH) {
-        write(
+        writeRecord(
           records,
           count,
           info0 | (KIND_ERROR << KIND_SHIFT),
@@ -208,7 +190,7 @@ export function scan(
       const key = masked
         ? (chunk[k] << 24) | (chunk[k + 1] << 16) | (chunk[k + 2] << 8) | chunk[k + 3]
         : 0;
-      write(records, count, info | (KIND_PARTIAL << KIND_SHIFT), pos, payloadStart, lengthLow | 0, lengthHigh, key);
+      writeRecord(records, count, info | (KIND_PARTIAL << KIND_SHIFT), pos, payloadStart, lengthLow | 0, lengthHigh, key);
       return count + 1;
     }
     if (masked && lengthLow !== 0) {
@@ -216,12 +198,12 @@ export function scan(
       if (words === null && lengthLow >= WORD_LOOP_MIN_BYTES) words = wordView(chunk);
       xorInPlace(chunk, payloadStart, lengthLow, chunk[k], chunk[k + 1], chunk[k + 2], chunk[k + 3], words);
     }
-    write(records, count, info | (KIND_FRAME << KIND_SHIFT), pos, payloadStart, lengthLow, 0, 0);
+    writeRecord(records, count, info | (KIND_FRAME << KIND_SHIFT), pos, payloadStart, lengthLow, 0, 0);
     count++;
     pos = payloadStart + lengthLow;
   }
   if (pos < end) {
-    write(records, count, KIND_NEED_HEADER << KIND_SHIFT, pos, 0, 0, 0, 0);
+    writeRecord(records, count, KIND_NEED_HEADER << KIND_SHIFT, pos, 0, 0, 0, 0);
     return count + 1;
   }
   return count;

@@ -29,6 +29,7 @@ import {
   WORD_LENGTH_HIGH,
   WORD_LENGTH_LOW,
   WORD_PAYLOAD_START,
+  writeRecord,
 } from './contract';
 import { StagingXor, WasmMemory, WasmStaging } from '../buffers/wasm-staging';
 
@@ -70,25 +71,6 @@ const builds = new Map<WasmBuild, LoadedBuild>();
 /** The key as the wasm side wants it: octet 0 in the low byte (RFC 6455 section 5.3). */
 function keyWord(bytes: Uint8Array, at: number): number {
   return bytes[at] | (bytes[at + 1] << 8) | (bytes[at + 2] << 16) | (bytes[at + 3] << 24);
-}
-
-function writeRecord(
-  records: Int32Array,
-  index: number,
-  info: number,
-  frameStart: number,
-  payloadStart: number,
-  lengthLow: number,
-  lengthHigh: number,
-  extra: number,
-): void {
-  const base = index * RECORD_WORDS;
-  records[base] = info;
-  records[base + WORD_FRAME_START] = frameStart;
-  records[base + WORD_PAYLOAD_START] = payloadStart;
-  records[base + WORD_LENGTH_LOW] = lengthLow;
-  records[base + WORD_LENGTH_HIGH] = lengthHigh;
-  records[base + WORD_EXTRA] = extra;
 }
 
 function createKernel(variant: WasmBuild, exports: KernelExports): LoadedBuild {
