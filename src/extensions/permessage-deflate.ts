@@ -9,7 +9,7 @@
  *   chunk. A decompression bomb costs at most maxPayload plus one zlib chunk (16 KiB by default).
  * - Calls in one direction run one at a time, in call order, even when made without waiting: a second
  *   decompress (or compress) waits for the first, so results come back in order whatever their sizes.
- * - A frame of at most SYNC_MAX_INPUT_BYTES runs on this thread, on the connection's own zlib stream
+ * - A frame of at most `syncMaxInputBytes` (default SYNC_MAX_INPUT_BYTES) runs on this thread, on the connection's own zlib stream
  *   (zlib-sync.ts), and its callback runs before compress/decompress returns: for small messages the
  *   thread-pool handoff costs several times the zlib work. Larger frames go to the thread pool through
  *   the process-wide limiter, one zlib job per call where ws makes two or three. Either way the stream,
@@ -38,11 +38,21 @@ const TRAILER = Buffer.from([0x00, 0x00, 0xff, 0xff]);
 export const DEFAULT_THRESHOLD = 1024;
 
 /**
- * Frames whose input (compressed bytes to inflate, message bytes to deflate) is at most this run on the
- * main thread; larger ones on the thread pool. Chosen from the crossover table in bench/RESULTS.md
- * (`deflate-sync`, made by bench/deflate-sync-threshold.ts).
+ * The default `syncMaxInputBytes`: frames whose input (compressed bytes to inflate, message bytes to
+ * deflate) is at most this run on the main thread; larger ones on the thread pool. Chosen from the
+ * crossover table in bench/RESULTS.md (`deflate-sync`, made by bench/deflate-sync-threshold.ts).
  */
-export const SYNC_MAX_INPUT_BYTES = 16 * 1024;
+export const SYNC_MAX_INPUT_BYTES = 8 * 1024;
+
+/** simdws's own options beyond ws's. */
+export interface PerMessageDeflateSyncOptions extends PerMessageDeflateOptions {
+  /**
+   * Frames whose input is at most this many bytes are (de)compressed on the main thread, with their
+   * callback run before compress/decompress returns; 0 sends every frame to the thread pool, as ws.
+   * Default SYNC_MAX_INPUT_BYTES. Not in ws.
+   */
+  syncMaxInputBytes?: number;
+}
 
 /**
  * A frame inflating on the main thread hands the rest of its input to the thread pool once it has
@@ -62,10 +72,6 @@ interface ZlibCall {
  * second call must wait for the first to finish. A call runs on this thread when `runSync` takes it,
  * else on the thread pool through the process-wide limiter.
  */
-function resumeLane(lane: Lane): void {
-  lane.next();
-}
-
 class Lane {
   private readonly calls: ZlibCall[] = [];
   /** The call being run, or waiting for a limiter place; and the limiter's `done` once it has one. */
@@ -145,6 +151,10 @@ class Lane {
   }
 }
 
+function resumeLane(lane: Lane): void {
+  lane.next();
+}
+
 const kOwner = Symbol('permessage-deflate');
 const kInflated = Symbol('inflated');
 const kInflateFailed = Symbol('inflate-failed');
@@ -208,7 +218,9 @@ export class PerMessageDeflate implements MessageInflater {
   /** Largest message in inflated bytes; 0 = no limit. */
   readonly maxPayload: number;
   readonly threshold: number;
-  readonly options: Readonly<PerMessageDeflateOptions>;
+  /** See PerMessageDeflateSyncOptions. */
+  readonly syncMaxInputBytes: number;
+  readonly options: Readonly<PerMessageDeflateSyncOptions>;
 
   private readonly inflateLane: Lane;
   private readonly deflateLane: Lane;
@@ -230,13 +242,14 @@ export class PerMessageDeflate implements MessageInflater {
    * ws's `new PerMessageDeflate(options, isServer, maxPayload)`; ws 8.23's form, with `isServer` and
    * `maxPayload` inside `options`, works too. Throws a RangeError for window bits outside 8-15.
    */
-  constructor(options: PerMessageDeflateOptions = {}, isServer?: boolean, maxPayload?: number) {
+  constructor(options: PerMessageDeflateSyncOptions = {}, isServer?: boolean, maxPayload?: number) {
     checkWindowBits('serverMaxWindowBits', options.serverMaxWindowBits);
     checkWindowBits('clientMaxWindowBits', options.clientMaxWindowBits);
     this.options = options;
     this.isServer = isServer ?? options.isServer === true;
     this.maxPayload = Math.max(0, maxPayload ?? options.maxPayload ?? 0);
     this.threshold = options.threshold ?? DEFAULT_THRESHOLD;
+    this.syncMaxInputBytes = Math.max(0, options.syncMaxInputBytes ?? SYNC_MAX_INPUT_BYTES);
     const limiter = sharedZlibLimiter(options.concurrencyLimit);
     this.inflateLane = new Lane(
       limiter,
@@ -315,6 +328,11 @@ export class PerMessageDeflate implements MessageInflater {
     return this.params;
   }
 
+  /** Whether a frame with `length` bytes of input runs on this thread (0 in the option: none does). */
+  private fitsSync(length: number): boolean {
+    return this.syncMaxInputBytes > 0 && length <= this.syncMaxInputBytes;
+  }
+
   /** The frame's input: on the last frame of a message, with the trailer appended (section 7.2.2). */
   private static inflateInput(call: ZlibCall): Buffer {
     const data = call.data as Buffer;
@@ -326,7 +344,7 @@ export class PerMessageDeflate implements MessageInflater {
    * (RFC 6455 section 7.4.1, 1009); past SYNC_MAX_INFLATE_BYTES the rest goes to the thread pool.
    */
   private inflateSync(call: ZlibCall): boolean {
-    if (call.data.length > SYNC_MAX_INPUT_BYTES) return false;
+    if (!this.fitsSync(call.data.length)) return false;
     const stream = this.inflateStream ?? this.createInflate();
     if (!supportsSyncSteps(stream)) return false;
     this.inflateCall = call;
@@ -434,12 +452,15 @@ export class PerMessageDeflate implements MessageInflater {
   /** A small frame, deflated on this thread with a sync flush. */
   private deflateSync(call: ZlibCall): boolean {
     // A string has at least as many UTF-8 bytes as characters: a long one is not converted twice.
-    if (call.data.length > SYNC_MAX_INPUT_BYTES) return false;
+    if (!this.fitsSync(call.data.length)) return false;
     const input = typeof call.data === 'string' ? Buffer.from(call.data) : call.data;
-    if (input.length > SYNC_MAX_INPUT_BYTES) return false;
+    if (!this.fitsSync(input.length)) return false;
     const stream = this.deflateStream ?? this.createDeflate();
     if (!supportsSyncSteps(stream)) return false;
     this.deflateCall = call;
+    // zlib skips a sync flush that follows another with no input between, so an empty message would
+    // come out as nothing; a call without flush first makes it emit the empty block, 0x00 (section 7.2.3.6).
+    if (input.length === 0) runSync(stream, input, zlib.constants.Z_NO_FLUSH, this.deflateOutput, Infinity);
     if (runSync(stream, input, zlib.constants.Z_SYNC_FLUSH, this.deflateOutput, Infinity) === SYNC_FAILED) {
       this[kDeflateFailed](stream, stream.errored as Error);
     } else {

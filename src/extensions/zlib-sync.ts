@@ -27,10 +27,11 @@ interface ZlibHandle {
   ): void;
 }
 
-/** What lib/zlib.js keeps on every zlib stream: the handle (null once closed) and [availOut, availIn]. */
+/** What lib/zlib.js keeps on every zlib stream: the handle (null once closed), [availOut, availIn], chunkSize. */
 interface ZlibInternals {
   _handle: ZlibHandle | null;
   _writeState: Uint32Array;
+  _chunkSize: number;
 }
 
 type ZlibStream = zlib.InflateRaw | zlib.DeflateRaw;
@@ -57,13 +58,10 @@ export const SYNC_FAILED = 3;
 export type SyncStatus = typeof SYNC_DONE | typeof SYNC_ENDED | typeof SYNC_OVER_LIMIT | typeof SYNC_FAILED;
 
 /**
- * zlib's default chunkSize: output is produced in steps of this size, so a run that must stop at a
- * limit holds at most one step beyond it.
+ * One scratch area for every run (runs are synchronous, so none overlaps another), as large as the
+ * largest chunkSize seen; zlib's default chunkSize to begin with.
  */
-export const SYNC_STEP_BYTES = 16 * 1024;
-
-/** One scratch area for every run: runs are synchronous, so none overlaps another. */
-const scratch = Buffer.allocUnsafe(SYNC_STEP_BYTES);
+let scratch = Buffer.allocUnsafe(16 * 1024);
 
 /** Whether `stream` still has the members a synchronous run needs (and an open handle). */
 export function supportsSyncSteps(stream: ZlibStream): boolean {
@@ -73,25 +71,30 @@ export function supportsSyncSteps(stream: ZlibStream): boolean {
     typeof handle === 'object' &&
     handle !== null &&
     typeof handle.writeSync === 'function' &&
-    internals._writeState instanceof Uint32Array
+    internals._writeState instanceof Uint32Array &&
+    typeof internals._chunkSize === 'number'
   );
 }
 
 /**
  * Feeds `input` to `stream` with `flushFlag` on this thread and appends what zlib gives to `output`,
- * one piece per step, each copied out of the scratch area (so the Buffers belong to the caller). Stops
- * after the first full step that takes `output.bytes` past `limit`: what it holds is then at most the
- * limit plus one step. A last, partial step is kept whatever the limit: the caller checks its totals.
+ * one piece per step of the stream's chunkSize (as its asynchronous path does: an inflater only checks
+ * distances against its window when they reach past the current output area, RFC 7692 section 7.1.2),
+ * each copied out of the scratch area so the Buffers belong to the caller. Stops after the first full
+ * step that takes `output.bytes` past `limit`: what it holds is then at most the limit plus one step.
+ * A last, partial step is kept whatever the limit: the caller checks its totals.
  */
 export function runSync(stream: ZlibStream, input: Buffer, flushFlag: number, output: SyncOutput, limit: number): SyncStatus {
   const internals = stream as unknown as ZlibInternals;
   const handle = internals._handle as ZlibHandle;
   const state = internals._writeState;
+  const step = internals._chunkSize;
+  if (scratch.length < step) scratch = Buffer.allocUnsafe(step);
   let offset = 0;
   let remaining = input.length;
   output.consumed = 0;
   for (;;) {
-    handle.writeSync(flushFlag, input, offset, remaining, scratch, 0, SYNC_STEP_BYTES);
+    handle.writeSync(flushFlag, input, offset, remaining, scratch, 0, step);
     // zlib's error callback ran inside writeSync and destroyed the stream (its 'error' event comes later).
     if (stream.destroyed) return SYNC_FAILED;
     const availableOut = state[0];
@@ -99,7 +102,7 @@ export function runSync(stream: ZlibStream, input: Buffer, flushFlag: number, ou
     offset += remaining - availableIn;
     remaining = availableIn;
     output.consumed = offset;
-    const produced = SYNC_STEP_BYTES - availableOut;
+    const produced = step - availableOut;
     if (produced > 0) {
       const piece = Buffer.allocUnsafe(produced);
       scratch.copy(piece, 0, 0, produced);
