@@ -50,6 +50,13 @@ export interface PerMessageDeflateOptions {
   threshold?: number;
   /** Most zlib jobs running at once in the process; the first instance sets it. Default: 10. */
   concurrencyLimit?: number;
+  /**
+   * simdws's own: frames whose input is at most this many bytes are (de)compressed on the main thread,
+   * on the connection's own zlib stream, with their callback run before compress/decompress returns;
+   * 0 sends every frame to the thread pool, as ws. Default: SYNC_MAX_INPUT_BYTES (8 KiB, from the
+   * deflate-sync crossover table in bench/RESULTS.md).
+   */
+  syncMaxInputBytes?: number;
   /** ws 8.23's form of the constructor's `isServer` argument. Default: false. */
   isServer?: boolean;
   /** ws 8.23's form of the constructor's `maxPayload` argument, in bytes; 0 = no limit. Default: 0. */

@@ -44,15 +44,6 @@ export const DEFAULT_THRESHOLD = 1024;
  */
 export const SYNC_MAX_INPUT_BYTES = 8 * 1024;
 
-/** simdws's own options beyond ws's. */
-export interface PerMessageDeflateSyncOptions extends PerMessageDeflateOptions {
-  /**
-   * Frames whose input is at most this many bytes are (de)compressed on the main thread, with their
-   * callback run before compress/decompress returns; 0 sends every frame to the thread pool, as ws.
-   * Default SYNC_MAX_INPUT_BYTES. Not in ws.
-   */
-  syncMaxInputBytes?: number;
-}
 
 /**
  * A frame inflating on the main thread hands the rest of its input to the thread pool once it has
@@ -218,9 +209,9 @@ export class PerMessageDeflate implements MessageInflater {
   /** Largest message in inflated bytes; 0 = no limit. */
   readonly maxPayload: number;
   readonly threshold: number;
-  /** See PerMessageDeflateSyncOptions. */
+  /** See PerMessageDeflateOptions.syncMaxInputBytes. */
   readonly syncMaxInputBytes: number;
-  readonly options: Readonly<PerMessageDeflateSyncOptions>;
+  readonly options: Readonly<PerMessageDeflateOptions>;
 
   private readonly inflateLane: Lane;
   private readonly deflateLane: Lane;
@@ -242,7 +233,7 @@ export class PerMessageDeflate implements MessageInflater {
    * ws's `new PerMessageDeflate(options, isServer, maxPayload)`; ws 8.23's form, with `isServer` and
    * `maxPayload` inside `options`, works too. Throws a RangeError for window bits outside 8-15.
    */
-  constructor(options: PerMessageDeflateSyncOptions = {}, isServer?: boolean, maxPayload?: number) {
+  constructor(options: PerMessageDeflateOptions = {}, isServer?: boolean, maxPayload?: number) {
     checkWindowBits('serverMaxWindowBits', options.serverMaxWindowBits);
     checkWindowBits('clientMaxWindowBits', options.clientMaxWindowBits);
     this.options = options;

@@ -11,7 +11,6 @@ import { describe, expect, it, vi } from 'vitest';
 import * as realZlib from 'zlib';
 import {
   PerMessageDeflate,
-  PerMessageDeflateSyncOptions,
   SYNC_MAX_INFLATE_BYTES,
   SYNC_MAX_INPUT_BYTES,
 } from '../../src/extensions/permessage-deflate';
@@ -104,7 +103,7 @@ describe('7.2 the synchronous path', () => {
     expect(pooled.synchronous).toBe(false);
     await pooled.result;
 
-    const off = negotiate({ syncMaxInputBytes: 0 } as PerMessageDeflateSyncOptions);
+    const off = negotiate({ syncMaxInputBytes: 0 });
     const always = ranSynchronously((cb) => off.server.compress('x', true, cb));
     expect(always.synchronous).toBe(false);
     expect((await decompress(off.client, await always.result)).toString()).toBe('x');
@@ -130,7 +129,7 @@ describe('7.2 the synchronous path', () => {
 
   it('7.1.1 the window carries across the two paths: small, large (thread pool), small; deflate and inflate', async () => {
     // The client inflates on the main thread up to 1 KiB of input only, so the large payload goes to the pool.
-    const { server, client } = negotiate({}, { syncMaxInputBytes: 1024 } as PerMessageDeflateSyncOptions);
+    const { server, client } = negotiate({}, { syncMaxInputBytes: 1024 });
     // The large one is above the server's threshold, yet within the 32 KiB window with the others.
     const messages = [json(800, 4), json(SYNC_MAX_INPUT_BYTES + 4000, 5), json(800, 4), json(900, 6)];
     const payloads: Buffer[] = [];
