@@ -8,76 +8,21 @@
  * "Compressed" is checked on the wire: the server's socket carries far fewer bytes than the payloads.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createServer } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
-import { WebSocket } from '../../src/websocket';
-import { WebSocketServer } from '../../src/websocket-server';
 import type { PerMessageDeflate, PerMessageDeflateOptions } from '../../src/extensions/permessage-deflate';
 import { MEMORY_LEAN_DEFLATE } from '../../src/extensions/presets';
 import { callPage, launchChromium } from '../interop/helpers/chromium';
 import { INTEROP_PAGE } from '../interop/helpers/browser-page';
-import { EventQueue } from '../interop/helpers/event-queue';
+import { startEchoServer } from '../interop/helpers/echo-server';
+import type { EchoServer, ServerConnection } from '../interop/helpers/echo-server';
 import { MIB, UNICODE_SAMPLE, patternBytes } from '../interop/helpers/payload';
 import { connectUndici } from '../interop/helpers/undici-client';
 import type { UndiciClient } from '../interop/helpers/undici-client';
 
-interface Received {
-  readonly data: Buffer;
-  readonly isBinary: boolean;
-}
-
-/** The server's side of one connection: it echoes every message as it came (text stays text). */
-interface Connection {
-  readonly socket: WebSocket;
-  readonly messages: EventQueue<Received>;
-  readonly pongs: EventQueue<Buffer>;
-  readonly closed: Promise<number>;
-}
-
-interface DeflateServer {
-  readonly wsUrl: string;
-  readonly pageUrl: string;
-  readonly connections: EventQueue<Connection>;
-  readonly errors: Error[];
-  stop(): Promise<void>;
-}
-
-/** A page-serving http.Server whose WebSocketServer negotiates permessage-deflate with `options`. */
-async function startDeflateServer(options: PerMessageDeflateOptions | true): Promise<DeflateServer> {
-  const http = createServer((_request, response) => {
-    response.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
-    response.end(INTEROP_PAGE);
-  });
-  const wss = new WebSocketServer({ server: http, perMessageDeflate: options });
-  const connections = new EventQueue<Connection>();
-  const errors: Error[] = [];
-  wss.on('connection', (socket: WebSocket) => {
-    const messages = new EventQueue<Received>();
-    const pongs = new EventQueue<Buffer>();
-    socket.on('message', (data: Buffer, isBinary: boolean) => {
-      messages.push({ data, isBinary });
-      socket.send(data, { binary: isBinary });
-    });
-    socket.on('pong', (data: Buffer) => pongs.push(data));
-    socket.on('error', (error: Error) => errors.push(error));
-    const closed = new Promise<number>((resolve) => socket.on('close', (code: number) => resolve(code)));
-    connections.push({ socket, messages, pongs, closed });
-  });
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  const port = (http.address() as AddressInfo).port;
-  return {
-    wsUrl: `ws://127.0.0.1:${port}/`,
-    pageUrl: `http://127.0.0.1:${port}/`,
-    connections,
-    errors,
-    async stop() {
-      for (const client of wss.clients) client.terminate();
-      await new Promise<void>((resolve) => wss.close(() => resolve()));
-      http.closeAllConnections();
-      await new Promise<void>((resolve) => http.close(() => resolve()));
-    },
-  };
+/** A page-serving echo server whose WebSocketServer negotiates permessage-deflate with `options`. */
+function startDeflateServer(options: PerMessageDeflateOptions | true): Promise<EchoServer> {
+  return startEchoServer(INTEROP_PAGE, { perMessageDeflate: options });
 }
 
 /**
@@ -106,7 +51,7 @@ const PRESETS: readonly {
   },
 ];
 
-const servers = new Map<string, DeflateServer>();
+const servers = new Map<string, EchoServer>();
 
 beforeAll(async () => {
   for (const preset of PRESETS) servers.set(preset.name, await startDeflateServer(preset.options));
@@ -120,12 +65,12 @@ afterEach(() => {
   for (const server of servers.values()) expect(server.errors).toEqual([]);
 });
 
-function paramsOf(connection: Connection): Record<string, unknown> {
+function paramsOf(connection: ServerConnection): Record<string, unknown> {
   return { ...(connection.socket._extensions['permessage-deflate'] as PerMessageDeflate).params };
 }
 
 /** Bytes the server's socket read and wrote while `run` ran. */
-async function wireBytes(connection: Connection, run: () => Promise<void>): Promise<{ read: number; written: number }> {
+async function wireBytes(connection: ServerConnection, run: () => Promise<void>): Promise<{ read: number; written: number }> {
   const socket = connection.socket._socket as Socket;
   const read = socket.bytesRead;
   const written = socket.bytesWritten;
@@ -140,7 +85,7 @@ const REPEAT = 6000;
 describe.each(PRESETS)('headless Chromium -> simdws server, permessage-deflate with $name', ({ name, header, params }) => {
   let browser: Browser;
   let page: Page;
-  let server: DeflateServer;
+  let server: EchoServer;
 
   interface Opened {
     readonly id: number;
@@ -154,7 +99,7 @@ describe.each(PRESETS)('headless Chromium -> simdws server, permessage-deflate w
   }
 
   beforeAll(async () => {
-    server = servers.get(name) as DeflateServer;
+    server = servers.get(name) as EchoServer;
     browser = await launchChromium();
     page = await browser.newPage();
     await page.goto(server.pageUrl);
@@ -164,7 +109,7 @@ describe.each(PRESETS)('headless Chromium -> simdws server, permessage-deflate w
     await browser?.close();
   });
 
-  async function connect(): Promise<{ id: number; peer: Connection }> {
+  async function connect(): Promise<{ id: number; peer: ServerConnection }> {
     const opened = await callPage<Opened>(page, 'open', server.wsUrl, 'arraybuffer');
     expect(opened.extensions).toBe(header);
     const peer = await server.connections.next();
@@ -186,7 +131,7 @@ describe.each(PRESETS)('headless Chromium -> simdws server, permessage-deflate w
     expect(wire.read).toBeLessThan(text.length / 10);
     expect(wire.written).toBeLessThan(text.length / 10);
     await callPage(page, 'close', id, 1000, '');
-    expect(await peer.closed).toBe(1000);
+    expect((await peer.closed).code).toBe(1000);
   });
 
   it('binary messages at every payload-length encoding, and 1 MiB of multi-byte text', async () => {
@@ -217,23 +162,23 @@ describe.each(PRESETS)('headless Chromium -> simdws server, permessage-deflate w
     expect(echo).toEqual({ type: 'text', length: text.length, equal: true });
     expect((await peer.pongs.next()).toString()).toBe('behind the deflate');
     await callPage(page, 'close', id, 1000, '');
-    expect(await peer.closed).toBe(1000);
+    expect((await peer.closed).code).toBe(1000);
   });
 });
 
 describe.each(PRESETS)('undici -> simdws server, permessage-deflate with $name', ({ name, header, params }) => {
-  let server: DeflateServer;
+  let server: EchoServer;
   const clients: UndiciClient[] = [];
 
   beforeAll(() => {
-    server = servers.get(name) as DeflateServer;
+    server = servers.get(name) as EchoServer;
   });
 
   afterEach(() => {
     for (const client of clients.splice(0)) client.release();
   });
 
-  async function connect(): Promise<{ client: UndiciClient; peer: Connection }> {
+  async function connect(): Promise<{ client: UndiciClient; peer: ServerConnection }> {
     const client = await connectUndici(server.wsUrl, 'arraybuffer');
     clients.push(client);
     expect(client.socket.extensions).toBe(header);
@@ -242,10 +187,10 @@ describe.each(PRESETS)('undici -> simdws server, permessage-deflate with $name',
     return { client, peer };
   }
 
-  async function closeCleanly(client: UndiciClient, peer: Connection): Promise<void> {
+  async function closeCleanly(client: UndiciClient, peer: ServerConnection): Promise<void> {
     client.socket.close(1000);
     expect((await client.closed).wasClean).toBe(true);
-    expect(await peer.closed).toBe(1000);
+    expect((await peer.closed).code).toBe(1000);
   }
 
   it('undici sends uncompressed, simdws answers compressed, undici inflates', async () => {

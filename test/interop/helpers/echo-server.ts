@@ -9,6 +9,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EventQueue } from './event-queue';
 import { WebSocket, WebSocketServer } from './peer';
+import type { ServerOptions } from '../../../src/websocket-server';
 
 export interface ReceivedMessage {
   readonly data: Buffer;
@@ -71,7 +72,7 @@ function listen(server: Server): Promise<number> {
   });
 }
 
-export async function startEchoServer(page = ''): Promise<EchoServer> {
+export async function startEchoServer(page = '', options: Omit<ServerOptions, 'server'> = {}): Promise<EchoServer> {
   const http = createServer((request, response) => {
     if (request.url === '/') {
       response.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
@@ -80,7 +81,7 @@ export async function startEchoServer(page = ''): Promise<EchoServer> {
       response.writeHead(404).end();
     }
   });
-  const wss = new WebSocketServer({ server: http });
+  const wss = new WebSocketServer({ ...options, server: http });
   const connections = new EventQueue<ServerConnection>();
   const errors: Error[] = [];
   wss.on('connection', (socket: WebSocket) => connections.push(track(socket, errors)));
