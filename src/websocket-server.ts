@@ -13,8 +13,7 @@
  * server MUST NOT accept" it, and section 7: it "MUST decline"); ws answers 400 to it.
  */
 import { EventEmitter } from 'events';
-import { STATUS_CODES, createServer } from 'http';
-import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'http';
+import type { IncomingMessage, Server as HttpServer } from 'http';
 import type { Server as HttpsServer } from 'https';
 import type { AddressInfo } from 'net';
 import type { Duplex } from 'stream';
@@ -42,6 +41,7 @@ import { ConnectionTimerOptions, validateConnectionTimerOptions } from './timers
 import type { BackpressureOptions } from './backpressure/send-status';
 import { validateBackpressureOptions } from './backpressure/connection-backpressure';
 import { TopicRegistry } from './pubsub/topic-registry';
+import { HandshakeServer } from './server/handshake-server';
 import type { PublishOptions } from './pubsub/publish-batch';
 import type { SendData } from './protocol/sender';
 
@@ -91,7 +91,7 @@ export type HandleProtocols = (protocols: Set<string>, request: IncomingMessage)
 /** Beyond ws: idleTimeout (s), sendPingsAutomatically, maxLifetime (min); all off by default. */
 /** Beyond ws, also: maxBackpressure, closeOnBackpressureLimit, slowConsumerPolicy (all off by default). */
 export interface ServerOptions<T extends ServerWebSocket = WebSocket> extends ConnectionTimerOptions, BackpressureOptions {
-  /** ws `port`: create an HTTP server listening here. One of port, server or noServer is required. */
+  /** ws `port`: listen here (with simdws's own HTTP/1.1 upgrade listener, server/handshake-server.ts). One of port, server or noServer is required. */
   port?: number;
   /** ws `host`: the address to listen on with `port`. Default: Node's (all interfaces). */
   host?: string;
@@ -189,13 +189,6 @@ function isCheckedAfterPath(rejection: RejectedUpgrade): boolean {
   return rejection.message === MESSAGE_INVALID_PROTOCOL || rejection.message === MESSAGE_INVALID_EXTENSIONS;
 }
 
-/** ws's answer to a plain HTTP request on a server it created: 426 (RFC 7231 section 6.5.15). */
-function answerPlainRequest(_request: IncomingMessage, response: ServerResponse): void {
-  const body = STATUS_CODES[426] as string;
-  response.writeHead(426, { 'Content-Length': body.length, 'Content-Type': 'text/plain' });
-  response.end(body);
-}
-
 function resolveOptions<T extends ServerWebSocket>(options: ServerOptions<T>): ResolvedServerOptions<T> {
   const resolved: ResolvedServerOptions<T> = {
     allowSynchronousEvents: true,
@@ -235,7 +228,8 @@ export class WebSocketServer<T extends ServerWebSocket = WebSocket> extends Even
   private state = RUNNING;
   /** Set by close() in server/noServer mode: emit 'close' once the last tracked client is gone. */
   private shouldEmitClose = false;
-  private server: HttpServer | HttpsServer | null = null;
+  /** The listener: our own in `port` mode (server/handshake-server.ts), the user's with `server`. */
+  private server: HttpServer | HttpsServer | HandshakeServer | null = null;
   private removeServerListeners: (() => void) | null = null;
   private readonly originCheck: OriginCheck | null;
   /** The topics of the connections this server accepted (publish, numSubscribers). */
@@ -259,7 +253,7 @@ export class WebSocketServer<T extends ServerWebSocket = WebSocket> extends Even
     this.originCheck = resolved.allowedOrigins === undefined ? null : allowedOrigins(resolved.allowedOrigins);
 
     if (hasPort) {
-      const server = createServer(answerPlainRequest);
+      const server = new HandshakeServer();
       server.listen(resolved.port, resolved.host, resolved.backlog, callback);
       this.server = server;
     } else if (resolved.server) {
@@ -388,7 +382,7 @@ export class WebSocketServer<T extends ServerWebSocket = WebSocket> extends Even
   }
 
   /** Forwards the HTTP server's 'listening' and 'error', and takes its upgrades. */
-  private attach(server: HttpServer | HttpsServer): () => void {
+  private attach(server: HttpServer | HttpsServer | HandshakeServer): () => void {
     const onListening = (): boolean => this.emit('listening');
     const onError = (error: Error): boolean => this.emit('error', error);
     const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void =>

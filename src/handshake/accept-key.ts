@@ -2,7 +2,7 @@
  * Sec-WebSocket-Key and Sec-WebSocket-Accept (RFC 6455 sections 4.1 and 4.2.2): the client sends a
  * random nonce, the server proves it read the handshake by hashing the nonce with a fixed GUID.
  */
-import { createHash, randomBytes } from 'crypto';
+import * as crypto from 'crypto';
 import { CHAR_BASE64, charClass } from './char-table';
 
 /** RFC 6455 section 1.3: the GUID appended to the key before hashing. */
@@ -27,14 +27,23 @@ export function isValidKey(key: string): boolean {
   return key.charCodeAt(KEY_DATA_LENGTH) === PAD && key.charCodeAt(KEY_DATA_LENGTH + 1) === PAD;
 }
 
+/**
+ * crypto.hash (Node 20.12+, 21.7+) hashes in one call without a Hash object: the handshake is hot
+ * in a connection storm. Older Node 20 releases have only createHash.
+ */
+const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: 'base64') => string }).hash;
+
 /** RFC 6455 section 4.2.2 item 5.4: base64(SHA-1(key + GUID)), the Sec-WebSocket-Accept value. */
 export function acceptKey(key: string): string {
-  return createHash('sha1')
-    .update(key + WEBSOCKET_GUID)
-    .digest('base64');
+  return oneShotHash === undefined
+    ? crypto
+        .createHash('sha1')
+        .update(key + WEBSOCKET_GUID)
+        .digest('base64')
+    : oneShotHash('sha1', key + WEBSOCKET_GUID, 'base64');
 }
 
 /** RFC 6455 section 4.1 item 7: a fresh nonce from a cryptographic source, for each handshake. */
 export function generateKey(): string {
-  return randomBytes(KEY_BYTES).toString('base64');
+  return crypto.randomBytes(KEY_BYTES).toString('base64');
 }

@@ -1,0 +1,158 @@
+/**
+ * The listener a WebSocketServer owns in `port` mode: a `net.Server` that reads each connection's
+ * request head with the strict parser in handshake/request-head.ts and emits 'upgrade' (req, socket,
+ * head) as http.Server does, so the WebSocketServer attaches to either the same way.
+ *
+ * Why not http.Server: measured in bench/RESULTS.md (load section, handshakes and idle-memory rows),
+ * Node's HTTP machinery (parser from a pool, IncomingMessage/ServerResponse bookkeeping, the
+ * connections list it sweeps for timeouts) costs more per handshake than the handshake itself. A
+ * WebSocket server needs none of it: one request per connection, no body, then the socket is ours.
+ *
+ * Behaviour kept from http.Server: a request without `Connection: upgrade` and an Upgrade header is an
+ * ordinary request, answered 426 as ws answers them; a head over 16 KiB gets 431; a malformed head 400
+ * (RFC 9112 section 5.2 for folding) or 505; a head that does not arrive within 60 s (Node's
+ * headersTimeout) ends the connection; `close()` also ends the connections still sending their head
+ * (as http.Server#close ends idle ones). Differences: every refusal closes the connection (no
+ * keep-alive), and requests with a body (Content-Length other than 0, or Transfer-Encoding) are
+ * refused with 400: an opening handshake has none (RFC 6455 section 4.1), and refusing them leaves
+ * no room for request smuggling.
+ */
+import { IncomingMessage } from 'http';
+import { Server, Socket } from 'net';
+import { abortHandshake } from '../handshake/abort-handshake';
+import { headerListHas } from '../handshake/header-list';
+import { headerObject } from '../handshake/header-object';
+import { MAX_HEAD_BYTES, findHeadEnd, parseRequestHead } from '../handshake/request-head';
+import { TimerHandle } from '../timers/timer-wheel';
+import { TimerClock, sharedClock } from '../timers/connection-timers';
+
+/** Node's default http.Server headersTimeout: a slow sender (slowloris) is cut off after this. */
+export const HEAD_TIMEOUT_MS = 60_000;
+
+/** ws's answer to an ordinary HTTP request on a server it created (RFC 9110 section 15.5.22). */
+const UPGRADE_REQUIRED_HEADERS = { 'Content-Type': 'text/plain' } as const;
+
+/** A connection whose request head is still arriving. */
+class PendingHead {
+  /** The bytes received so far when the head spans several chunks; null while it fits in one. */
+  received: Buffer | null = null;
+  readonly timer: TimerHandle<PendingHead>;
+
+  constructor(
+    readonly server: HandshakeServer,
+    readonly socket: Socket,
+  ) {
+    this.timer = new TimerHandle<PendingHead>(PendingHead.onTimeout, this);
+  }
+
+  private static onTimeout(pending: PendingHead): void {
+    pending.server.forget(pending);
+    pending.socket.destroy();
+  }
+}
+
+const pendingOf = new WeakMap<Socket, PendingHead>();
+
+function socketOnData(this: Socket, chunk: Buffer): void {
+  const pending = pendingOf.get(this) as PendingHead;
+  const previous = pending.received;
+  const data = previous === null ? chunk : Buffer.concat([previous, chunk]);
+  const end = findHeadEnd(data, previous === null ? 0 : previous.length - 3);
+  if (end === -1) {
+    if (data.length >= MAX_HEAD_BYTES) return pending.server.refuse(pending, 431);
+    pending.received = data;
+    return;
+  }
+  if (end > MAX_HEAD_BYTES) return pending.server.refuse(pending, 431);
+  pending.server.headReceived(pending, data, end);
+}
+
+/** A socket error or an early end before the upgrade ends only that connection. */
+function socketOnErrorOrEnd(this: Socket): void {
+  const pending = pendingOf.get(this);
+  if (pending !== undefined) pending.server.forget(pending);
+  this.destroy();
+}
+
+export class HandshakeServer extends Server {
+  private readonly pending = new Set<PendingHead>();
+
+  /** @param clock the timer wheel for the head timeout (a test passes a fake one). */
+  constructor(private readonly clock: TimerClock = sharedClock) {
+    super({ noDelay: true });
+    this.on('connection', this.onConnection);
+  }
+
+  /** Stops listening and ends the connections that have not finished their request head. */
+  override close(callback?: (error?: Error) => void): this {
+    super.close(callback);
+    for (const pending of this.pending) {
+      this.forget(pending);
+      pending.socket.destroy();
+    }
+    return this;
+  }
+
+  /** @internal */
+  forget(pending: PendingHead): void {
+    this.clock.wheel.cancel(pending.timer);
+    this.pending.delete(pending);
+    pendingOf.delete(pending.socket);
+    pending.socket.removeListener('data', socketOnData);
+    pending.socket.removeListener('error', socketOnErrorOrEnd);
+    pending.socket.removeListener('end', socketOnErrorOrEnd);
+  }
+
+  /** @internal */
+  refuse(pending: PendingHead, status: number, message?: string): void {
+    this.forget(pending);
+    // The rest of what the client sends is not read: the socket is destroyed once the answer is out.
+    pending.socket.on('error', socketOnErrorOrEnd);
+    abortHandshake(pending.socket, status, message);
+  }
+
+  /** @internal The head is `data[0..end)`; what follows it is the start of the WebSocket stream. */
+  headReceived(pending: PendingHead, data: Buffer, end: number): void {
+    const head = parseRequestHead(data, end);
+    if (!head.ok) return this.refuse(pending, head.status, head.message);
+
+    const headers = headerObject(head.rawHeaders);
+    const contentLength = headers['content-length'];
+    if (headers['transfer-encoding'] !== undefined || (contentLength !== undefined && contentLength !== '0')) {
+      return this.refuse(pending, 400, 'An opening handshake has no body');
+    }
+
+    const socket = pending.socket;
+    this.forget(pending);
+    const isUpgrade = headers.upgrade !== undefined && headerListHas(headers.connection ?? '', 'upgrade');
+    if (!isUpgrade) {
+      socket.on('error', socketOnErrorOrEnd);
+      abortHandshake(socket, 426, undefined, UPGRADE_REQUIRED_HEADERS);
+      return;
+    }
+
+    const req = new IncomingMessage(socket);
+    req.method = head.method;
+    req.url = head.url;
+    req.httpVersion = '1.1';
+    req.httpVersionMajor = 1;
+    req.httpVersionMinor = 1;
+    req.rawHeaders = head.rawHeaders;
+    req.headers = headers;
+    req.complete = true;
+    // As http.Server before its 'upgrade': the socket neither flows nor is paused, so what arrives
+    // is kept until the WebSocket attaches its 'data' listener (perhaps after an async verifyClient).
+    (socket as { readableFlowing: boolean | null }).readableFlowing = null;
+    this.emit('upgrade', req, socket, data.subarray(end));
+  }
+
+  private onConnection(socket: Socket): void {
+    const pending = new PendingHead(this, socket);
+    this.pending.add(pending);
+    pendingOf.set(socket, pending);
+    this.clock.wheel.schedule(pending.timer, HEAD_TIMEOUT_MS);
+    socket.on('data', socketOnData);
+    socket.on('error', socketOnErrorOrEnd);
+    socket.on('end', socketOnErrorOrEnd);
+  }
+}
