@@ -25,6 +25,8 @@
  * reply is inflated by a per-connection raw inflate stream sized to server_max_window_bits and reset
  * after each message when server_no_context_takeover was agreed (section 7.2.2), so a server that breaks
  * what it agreed fails the run; the inflated payload is compared with what was sent.
+ * Origin (--origin): every opening handshake carries this Origin header, as a browser page's would, so
+ * servers with an Origin allow-list (RFC 6455 section 10.2) accept the generator's connections.
  * Every mode counts the frame bytes (headers included) each way over the measured window.
  * One JSON object is printed on stdout at the end; a broken server or protocol error is fatal:
  * the message goes to stderr and the exit status is 2.
@@ -102,6 +104,7 @@ struct options {
   uint64_t seed;
   int json;
   int deflate;
+  const char *origin;
 };
 
 /* What one connection's handshake agreed (RFC 7692 section 7.1); bits are 8-15, 15 when absent. */
@@ -143,7 +146,7 @@ struct conn {
 static struct options opt = {
     .mode = MODE_ECHO, .port = 0, .path = "/", .conns = 100, .inflight = 16, .size = 32, .text = 0,
     .warmup_s = 1, .duration_s = 5, .sources = 8, .server_pid = 0, .server_core = -1, .gen_core = -1, .rate = 20000, .window = 16,
-    .concurrency = 64, .seed = 0x5eed, .json = 0, .deflate = 0,
+    .concurrency = 64, .seed = 0x5eed, .json = 0, .deflate = 0, .origin = NULL,
 };
 
 static int ep = -1;
@@ -368,12 +371,15 @@ static void prepare_handshakes(void) {
 
 /* The opening handshake request of RFC 6455 section 4.1, for one of the pooled keys. With --deflate it
    carries the offer browsers send: permessage-deflate, ready to honour a client_max_window_bits the
-   server picks (RFC 7692 section 7.1.2.2). */
+   server picks (RFC 7692 section 7.1.2.2). With --origin it carries the Origin a browser page would
+   (section 4.1 item 8), for servers that keep an Origin allow-list (section 10.2). */
 static size_t write_request(char *out, size_t cap, enum role role, int key) {
+  char origin[300] = "";
+  if (opt.origin != NULL) snprintf(origin, sizeof origin, "Origin: %s\r\n", opt.origin);
   int n = snprintf(out, cap,
                    "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                   "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n%s\r\n",
-                   role_path(role), opt.port, hs_key[key],
+                   "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n%s%s\r\n",
+                   role_path(role), opt.port, hs_key[key], origin,
                    opt.deflate ? "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n" : "");
   if (n < 0 || (size_t)n >= cap) fatal("request too long");
   return (size_t)n;
@@ -1351,6 +1357,7 @@ static void parse_args(int argc, char **argv) {
     else if (strcmp(name, "--window") == 0) opt.window = (int)number_arg(name, value);
     else if (strcmp(name, "--concurrency") == 0) opt.concurrency = (int)number_arg(name, value);
     else if (strcmp(name, "--seed") == 0) opt.seed = (uint64_t)number_arg(name, value);
+    else if (strcmp(name, "--origin") == 0) opt.origin = value;
     else fatal("unknown option %s", name);
   }
   if (opt.port <= 0 || opt.port > 65535) fatal("--port is required");
@@ -1367,6 +1374,9 @@ static void parse_args(int argc, char **argv) {
   }
   if (opt.size > SCRATCH_BYTES / 4) fatal("--size above %u bytes", SCRATCH_BYTES / 4);
   if (opt.deflate && opt.mode != MODE_ECHO) fatal("--deflate is for echo mode");
+  if (opt.origin != NULL && (strlen(opt.origin) > 256 || strpbrk(opt.origin, "\r\n") != NULL)) {
+    fatal("--origin must be one line of at most 256 characters");
+  }
 }
 
 int main(int argc, char **argv) {

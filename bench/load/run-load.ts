@@ -24,6 +24,7 @@ import { BASELINE_SERVER, DEFLATE_ENV, deflateRows, SERVERS, ServerDefinition } 
 import { commonLimit, Limit, limitOf, median, summarize } from './stats';
 import { renderChart } from './svg-chart';
 import { DeflateAgreement, figureOf, LoadgenResult, memoryFigure, MemoryResult, Workload, WORKLOADS } from './workloads';
+import { runMain } from '../lib/run-main';
 
 const BENCH_DIR = path.join(__dirname, '..');
 const RESULTS_FILE = path.join(BENCH_DIR, 'RESULTS.md');
@@ -285,15 +286,4 @@ async function main(): Promise<void> {
   }
 }
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    endAllChildren();
-    process.exit(130);
-  });
-}
-
-main().catch((error: unknown) => {
-  endAllChildren();
-  console.error(error);
-  process.exitCode = 1;
-});
+runMain(main, endAllChildren);

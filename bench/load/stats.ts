@@ -50,7 +50,7 @@ export function limitOf(mode: LoadgenMode, result: LoadgenResult): Limit {
 }
 
 /** The limit named most often over the runs; ties go to the first run's. */
-export function commonLimit(limits: readonly Limit[]): Limit {
+export function commonLimit<T extends string>(limits: readonly T[]): T {
   let best = limits[0];
   let bestCount = 0;
   for (const limit of limits) {

@@ -2,3 +2,4 @@
 export function portFromArgs(): number;
 export function announceReady(port: number, description: string): void;
 export function deflateSetting<T extends string>(extra?: readonly T[]): 'on' | T | null;
+export function allowedOriginsSetting(): string[] | null;

@@ -38,4 +38,15 @@ function deflateSetting(extra = []) {
   throw new Error(`SIMDWS_BENCH_DEFLATE=${value}: this server knows ${['on', ...extra].join(', ')}`);
 }
 
-module.exports = { portFromArgs, announceReady, deflateSetting };
+/**
+ * SIMDWS_BENCH_ORIGINS, set by the upgrade-flood workload (bench/load/upgrade-flood.ts): unset or empty
+ * for no Origin check, else a comma-separated allow-list of origins. With a list, a server refuses an
+ * upgrade whose Origin is missing or not listed with 403 (RFC 6455 section 10.2), as simdws's
+ * `allowedOrigins` does, and a malformed Sec-WebSocket-Key with 400 (section 4.2.1 item 5).
+ */
+function allowedOriginsSetting() {
+  const value = process.env.SIMDWS_BENCH_ORIGINS ?? '';
+  return value === '' ? null : value.split(',');
+}
+
+module.exports = { portFromArgs, announceReady, deflateSetting, allowedOriginsSetting };

@@ -6,7 +6,7 @@
  * broadcast: loop over `wss.clients` and send to every open client but the publisher.
  */
 const { WebSocketServer, WebSocket } = require('ws');
-const { announceReady, deflateSetting, portFromArgs } = require('./control');
+const { allowedOriginsSetting, announceReady, deflateSetting, portFromArgs } = require('./control');
 
 // ws silently falls back to its JavaScript mask loop when bufferutil is missing or disabled; that
 // would benchmark a different ws than its users get, so the server refuses to start instead.
@@ -15,9 +15,13 @@ require('bufferutil');
 
 const port = portFromArgs();
 const deflate = deflateSetting();
-const wss = new WebSocketServer({ host: '127.0.0.1', port, perMessageDeflate: deflate === 'on' }, () => {
+const origins = allowedOriginsSetting();
+// ws has no allow-list: its users refuse other pages in verifyClient, whose callback form sets the status.
+const verifyClient = origins === null ? undefined : (info, done) => done(origins.includes(info.origin), 403);
+const wss = new WebSocketServer({ host: '127.0.0.1', port, perMessageDeflate: deflate === 'on', verifyClient }, () => {
   const versions = `ws ${require('ws/package.json').version} with bufferutil ${require('bufferutil/package.json').version}`;
-  announceReady(port, deflate === null ? versions : `${versions}, perMessageDeflate: true`);
+  const originCheck = origins === null ? '' : `, verifyClient: Origin in [${origins.join(', ')}] else 403`;
+  announceReady(port, `${deflate === null ? versions : `${versions}, perMessageDeflate: true`}${originCheck}`);
 });
 
 wss.on('connection', (ws, request) => {

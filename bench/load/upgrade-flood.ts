@@ -1,0 +1,261 @@
+/**
+ * `npm run bench:flood`: the upgrade-rejection flood of issue 5. For simdws (native), ws and
+ * uWebSockets.js, each with an Origin allow-list (SIMDWS_BENCH_ORIGINS, servers/control.js), pinned
+ * to core 0: the C generator keeps live connections busy (open-loop round trips, every echo checked)
+ * from core 1 while autocannon, also on core 1, floods the server's HTTP path with upgrade requests
+ * it must refuse (flood-requests.ts: a bad key, 400; a disallowed Origin, 403); and the same live load
+ * runs once without a flood. Servers and conditions are interleaved run by run, so a noisy minute on
+ * the shared machine hits every one alike. Prints the tables, rewrites the "upgrade-flood" section of
+ * bench/RESULTS.md and writes bench/charts/upgrade-flood.svg.
+ *
+ * Environment: SIMDWS_FLOOD_RUNS (3), SIMDWS_FLOOD_WARMUP_S (2), SIMDWS_FLOOD_DURATION_S (4),
+ * SIMDWS_FLOOD_CONNECTIONS (64, autocannon's), SIMDWS_FLOOD_SERVERS (comma-separated ids; default
+ * all). A run limited to some servers only prints its tables. The full run takes about 4 minutes.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { machineInfo } from '../lib/machine';
+import { writeSection } from '../lib/results-file';
+import { buildLoadgen } from './build-loadgen';
+import { ALLOWED_ORIGIN, describeRequest, FLOOD_VARIANTS, FloodVariant, ORIGINS_ENV } from './flood-requests';
+import { CHART_FILE, chartBars, ConditionResult, FloodFigures, floodFaulty, FloodRunInfo, LiveFigures, quietTable, renderSection, RunFigures, SECTION_NAME, ServerResult, variantTable } from './flood-report';
+import type { FloodResult } from './flood-result';
+import { endAllFloods, FLOOD_LEAD_MS, FLOOD_NICENESS, FLOOD_TAIL_SECONDS, runFlood } from './flood-runner';
+import { endAllChildren, freePort, GENERATOR_CORE, runLoadgen, SERVER_CORE, startServer, tasksetWorks } from './processes';
+import { SERVERS, ServerDefinition } from './servers';
+import { renderChart } from './svg-chart';
+import type { LoadgenResult } from './workloads';
+import { runMain } from '../lib/run-main';
+
+const BENCH_DIR = path.join(__dirname, '..');
+const RESULTS_FILE = path.join(BENCH_DIR, 'RESULTS.md');
+const CHARTS_DIR = path.join(BENCH_DIR, 'charts');
+const SERVER_IDS = ['simdws-native', 'ws', 'uws'];
+const BASELINE_SERVER = 'ws';
+/**
+ * The live load: 50 connections, 32-byte echoes on a fixed schedule (open loop), light enough that the
+ * generator leaves most of core 1 to the flood, busy enough that a stalled server shows in p99.
+ */
+const LIVE_ARGS = ['--mode', 'latency', '--conns', '50', '--rate', '5000', '--size', '32'];
+
+interface Settings {
+  readonly full: boolean;
+  readonly runs: number;
+  readonly warmupSeconds: number;
+  readonly durationSeconds: number;
+  readonly floodConnections: number;
+  readonly servers: readonly ServerDefinition[];
+}
+
+function positive(name: string, fallback: number): number {
+  const value = Number(process.env[name] ?? fallback);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number`);
+  return value;
+}
+
+function settingsFromEnv(): Settings {
+  const candidates = SERVER_IDS.map((id) => SERVERS.find((server) => server.id === id) as ServerDefinition);
+  const wanted = (process.env.SIMDWS_FLOOD_SERVERS ?? '').split(',').map((id) => id.trim()).filter((id) => id !== '');
+  const unknown = wanted.filter((id) => !SERVER_IDS.includes(id));
+  if (unknown.length > 0) throw new Error(`SIMDWS_FLOOD_SERVERS: unknown ${unknown.join(', ')}; known: ${SERVER_IDS.join(', ')}`);
+  return {
+    full: wanted.length === 0,
+    runs: Math.round(positive('SIMDWS_FLOOD_RUNS', 3)),
+    warmupSeconds: positive('SIMDWS_FLOOD_WARMUP_S', 2),
+    durationSeconds: positive('SIMDWS_FLOOD_DURATION_S', 4),
+    floodConnections: Math.round(positive('SIMDWS_FLOOD_CONNECTIONS', 64)),
+    servers: wanted.length === 0 ? candidates : candidates.filter((server) => wanted.includes(server.id)),
+  };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function liveFigures(result: LoadgenResult): LiveFigures {
+  return {
+    p50Us: result.p50_us ?? NaN,
+    p99Us: result.p99_us ?? NaN,
+    p999Us: result.p999_us ?? NaN,
+    samples: result.samples ?? 0,
+    serverCpu: result.server_cpu,
+    genCpu: result.gen_cpu,
+    serverCoreBusy: result.server_core_busy,
+    genCoreBusy: result.gen_core_busy,
+  };
+}
+
+function floodFigures(result: FloodResult): FloodFigures {
+  const { responsesPerSecond, unexpected, accepted, errorCodes, clientCpu } = result;
+  return { responsesPerSecond, unexpected, accepted, errorCodes, clientCpu };
+}
+
+/** What each server said of itself on start, and the exact request bytes of each variant. */
+interface Observed {
+  readonly descriptions: Map<string, string>;
+  readonly requests: Map<FloodVariant['id'], string>;
+}
+
+/** The flood must cover the generator's measured window, which opens after its warmup and closes before it exits. */
+function checkCoverage(flood: FloodResult, generatorStartMs: number, generatorExitMs: number, settings: Settings): void {
+  if (flood.startMs > generatorStartMs + settings.warmupSeconds * 1000) {
+    throw new Error(`the flood started ${flood.startMs - generatorStartMs} ms after the generator, after its warmup`);
+  }
+  if (flood.finishMs < generatorExitMs) {
+    throw new Error(`the flood ended ${generatorExitMs - flood.finishMs} ms before the generator did: raise FLOOD_TAIL_SECONDS`);
+  }
+}
+
+async function measureOnce(binary: string, definition: ServerDefinition, variant: FloodVariant | null, settings: Settings, observed: Observed): Promise<RunFigures> {
+  const port = await freePort();
+  const server = await startServer({ ...definition, env: { ...definition.env, [ORIGINS_ENV]: ALLOWED_ORIGIN } }, port);
+  if (!observed.descriptions.has(definition.label)) {
+    observed.descriptions.set(definition.label, server.description.split('\n').map((line) => line.trim()).join('; '));
+  }
+  try {
+    const generatorStartMs = Date.now();
+    const live = runLoadgen(binary, [
+      ...LIVE_ARGS,
+      '--origin', ALLOWED_ORIGIN,
+      '--port', String(port),
+      '--warmup', String(settings.warmupSeconds),
+      '--duration', String(settings.durationSeconds),
+      '--server-pid', String(server.pid),
+      '--server-core', String(SERVER_CORE),
+      '--gen-core', String(GENERATOR_CORE),
+    ], { timeoutMs: (settings.warmupSeconds + settings.durationSeconds) * 1000 + 60_000 });
+    if (variant === null) return { live: liveFigures(await live), flood: null };
+    // A failure of the generator must not wait for the flood, nor leave it unobserved.
+    live.catch(() => undefined);
+    await sleep(FLOOD_LEAD_MS);
+    const flood = runFlood({
+      url: `http://127.0.0.1:${port}/`,
+      connections: settings.floodConnections,
+      durationSeconds: settings.warmupSeconds + settings.durationSeconds + FLOOD_TAIL_SECONDS,
+      headers: variant.headers,
+      expectedStatus: variant.expectedStatus,
+    });
+    flood.catch(() => undefined);
+    const liveResult = await live.catch((error: unknown) => {
+      endAllFloods();
+      throw error;
+    });
+    const generatorExitMs = Date.now();
+    const floodResult = await flood;
+    checkCoverage(floodResult, generatorStartMs, generatorExitMs, settings);
+    if (!observed.requests.has(variant.id)) observed.requests.set(variant.id, describeRequest(floodResult.request, port));
+    return { live: liveFigures(liveResult), flood: floodFigures(floodResult) };
+  } finally {
+    await server.stop();
+  }
+}
+
+interface Condition {
+  readonly key: string;
+  readonly variant: FloodVariant | null;
+}
+
+const CONDITIONS: readonly Condition[] = [
+  { key: 'none', variant: null },
+  ...FLOOD_VARIANTS.map((variant) => ({ key: variant.id, variant })),
+];
+
+function describeFigures(figures: RunFigures): string {
+  const live = `live p99 ${figures.live.p99Us.toFixed(0)} µs`;
+  if (figures.flood === null) return live;
+  const faults = Object.entries(figures.flood.unexpected).map(([status, count]) => `${count} × ${status}`);
+  return `${figures.flood.responsesPerSecond.toFixed(0)} rejections/s${faults.length === 0 ? '' : ` (WRONG: ${faults.join(', ')})`}; ${live}`;
+}
+
+async function main(): Promise<void> {
+  const startedAt = Date.now();
+  const settings = settingsFromEnv();
+  const binary = buildLoadgen();
+  const loadAverage = os.loadavg()[0].toFixed(2);
+  const observed: Observed = { descriptions: new Map(), requests: new Map() };
+  const outcomes = new Map<string, Map<string, RunFigures[]>>();
+  const failures = new Map<string, Map<string, string>>();
+  for (const server of settings.servers) {
+    outcomes.set(server.id, new Map(CONDITIONS.map((condition) => [condition.key, []])));
+    failures.set(server.id, new Map());
+  }
+  for (let run = 0; run < settings.runs; run++) {
+    for (const server of settings.servers) {
+      for (const condition of CONDITIONS) {
+        const failed = failures.get(server.id) as Map<string, string>;
+        if (failed.has(condition.key)) continue;
+        process.stderr.write(`run ${run + 1}/${settings.runs}: ${server.label}, ${condition.variant?.label ?? 'no flood'}… `);
+        try {
+          const figures = await measureOnce(binary, server, condition.variant, settings, observed);
+          outcomes.get(server.id)?.get(condition.key)?.push(figures);
+          process.stderr.write(`${describeFigures(figures)}\n`);
+        } catch (error) {
+          const message = (error as Error).message;
+          failed.set(condition.key, message.split('\n').join(' ').slice(0, 400));
+          process.stderr.write(`FAILED\n${message}\n`);
+        }
+      }
+    }
+  }
+  const results: ServerResult[] = settings.servers.map((server) => {
+    const conditionOf = (key: string): ConditionResult => ({
+      runs: outcomes.get(server.id)?.get(key) ?? [],
+      failure: failures.get(server.id)?.get(key) ?? null,
+    });
+    return {
+      id: server.id,
+      label: server.label,
+      quiet: conditionOf('none'),
+      floods: new Map(FLOOD_VARIANTS.map((variant) => [variant.id, conditionOf(variant.id)])),
+    };
+  });
+  for (const variant of FLOOD_VARIANTS) console.log(`\n### Flood: ${variant.label}\n\n${variantTable(variant, results, BASELINE_SERVER)}\n`);
+  console.log(`\n### The same live load without a flood\n\n${quietTable(results)}\n`);
+
+  const machine = machineInfo();
+  const info: FloodRunInfo = {
+    machine: `${machine.cpuModel}, ${machine.cores} cores; ${machine.simdFlags}`,
+    node: machine.node,
+    date: machine.date,
+    minutes: (Date.now() - startedAt) / 60_000,
+    loadAverage,
+    pinning: tasksetWorks()
+      ? `server pinned to CPU ${SERVER_CORE}; generator and autocannon (nice ${FLOOD_NICENESS}) to CPU ${GENERATOR_CORE} (taskset)`
+      : 'NOT pinned: taskset unavailable',
+    runs: settings.runs,
+    warmupSeconds: settings.warmupSeconds,
+    durationSeconds: settings.durationSeconds,
+    floodConnections: settings.floodConnections,
+    liveArgs: LIVE_ARGS,
+    servers: [...observed.descriptions].map(([label, description]) => `${label}: ${description}`),
+    requests: observed.requests,
+  };
+  const section = renderSection(info, FLOOD_VARIANTS, results, BASELINE_SERVER);
+  if (settings.full) {
+    writeSection(RESULTS_FILE, SECTION_NAME, section);
+    mkdirSync(CHARTS_DIR, { recursive: true });
+    writeFileSync(
+      path.join(CHARTS_DIR, CHART_FILE),
+      renderChart({
+        title: 'Upgrade rejections per second under a flood, live connections kept busy',
+        unit: 'rejections/s (400: bad key, 403: disallowed Origin)',
+        higherIsBetter: true,
+        bars: chartBars(FLOOD_VARIANTS, results),
+      }),
+    );
+    console.log(`wrote the ${SECTION_NAME} section of ${RESULTS_FILE} and ${path.join(CHARTS_DIR, CHART_FILE)}`);
+  } else {
+    console.log(`${section}\n\npartial run (SIMDWS_FLOOD_SERVERS set): ${RESULTS_FILE} and the chart left as they were`);
+  }
+  const faulty = results.filter((server) => server.quiet.failure !== null || [...server.floods.values()].some(floodFaulty));
+  if (faulty.length > 0) {
+    console.error(`wrong statuses or failed runs for: ${faulty.map((server) => server.label).join(', ')}; see "Problems"`);
+    process.exitCode = 1;
+  }
+}
+
+function endEverything(): void {
+  endAllFloods();
+  endAllChildren();
+}
+
+runMain(main, endEverything);
