@@ -12,6 +12,11 @@ import { isTokenChar } from './char-table';
 
 /** The most bytes a request head may take, as Node's default --max-http-header-size; more is 431. */
 export const MAX_HEAD_BYTES = 16 * 1024;
+/**
+ * The most header fields, as Node's default maxHeadersCount. Node drops the fields past it, which let
+ * a Sec-WebSocket-Key go missing (CVE-2024-37890); we refuse the request with 431 instead.
+ */
+export const MAX_HEADER_FIELDS = 2000;
 
 const CR = 0x0d;
 const LF = 0x0a;
@@ -33,8 +38,8 @@ export interface ParsedRequestHead {
 
 export interface MalformedRequestHead {
   readonly ok: false;
-  /** 400, or 505 for a version we do not speak. */
-  readonly status: 400 | 505;
+  /** 400; 431 for too many fields; 505 for a version we do not speak. */
+  readonly status: 400 | 431 | 505;
   readonly message: string;
 }
 
@@ -47,7 +52,7 @@ export function findHeadEnd(data: Buffer, from: number): number {
   return at === -1 ? -1 : at + 4;
 }
 
-function malformed(message: string, status: 400 | 505 = 400): MalformedRequestHead {
+function malformed(message: string, status: 400 | 431 | 505 = 400): MalformedRequestHead {
   return { ok: false, status, message };
 }
 
@@ -89,6 +94,7 @@ export function parseRequestHead(data: Buffer, end: number): ParsedRequestHead |
   const rawHeaders: string[] = [];
   while (at < end) {
     if (data[at] === CR && data[at + 1] === LF) break;
+    if (rawHeaders.length === 2 * MAX_HEADER_FIELDS) return malformed('Too many header fields', 431);
     // RFC 9112 section 5.2: a line starting with whitespace is obsolete line folding; a server
     // "MUST either reject the message by sending a 400 (Bad Request)" or unfold it. We reject.
     const nameStart = at;

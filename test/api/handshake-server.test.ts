@@ -74,10 +74,16 @@ describe('request-head parser (RFC 9112)', () => {
     ['a version that is not HTTP', 'GET / FTP/1.1\r\n\r\n', 400],
     ['HTTP/1.0 (RFC 6455 section 4.2.1 item 1 asks for 1.1)', 'GET / HTTP/1.0\r\n\r\n', 505],
     ['HTTP/2.0 as text', 'GET / HTTP/2.0\r\n\r\n', 505],
+    ['more than 2,000 fields (Node would drop the rest: CVE-2024-37890)', `GET / HTTP/1.1\r\n${'x: y\r\n'.repeat(2001)}\r\n`, 431],
   ])('refuses %s', (_name, text, status) => {
     const head = parse(text);
     expect(head.ok).toBe(false);
     expect(!head.ok && head.status).toBe(status);
+  });
+
+  it('takes exactly 2,000 fields', () => {
+    const head = parse(`GET / HTTP/1.1\r\n${'x: y\r\n'.repeat(2000)}\r\n`);
+    expect(head.ok && head.rawHeaders.length).toBe(4000);
   });
 
   it('finds the end of a head across the bytes already searched', () => {
