@@ -15,6 +15,7 @@
  */
 import type { WebSocket, WebSocketData, WebSocketSendOptions } from '../websocket';
 import { CLOSE_POLICY_VIOLATION, EMPTY_BUFFER } from '../protocol/constants';
+import { writeShare } from '../pubsub/topic-batch';
 import {
   BackpressureOptions,
   BackpressureStats,
@@ -39,22 +40,19 @@ export class ConnectionBackpressure {
   held: Map<string, Buffer> | null = null;
   waitingDrain = false;
   readingPaused = false;
-  private listening = false;
-  /** Made once per connection that opts in: the socket's 'drain' listener and the marker write's callback. */
-  private readonly onDrain: () => void;
-  private readonly onMarkerWritten: (error?: Error | null) => void;
+  /**
+   * The socket's 'drain' listener and the marker write's callback, made (and the listener added) the
+   * first time the connection falls behind: a connection that never does costs no closures.
+   */
+  private onDrain: (() => void) | null = null;
+  private onMarkerWritten: ((error?: Error | null) => void) | null = null;
 
   constructor(
     readonly ws: WebSocket,
     readonly limit: number,
     readonly closeOnLimit: boolean,
     public policy: SlowConsumerPolicy,
-  ) {
-    this.onDrain = () => drained(this);
-    this.onMarkerWritten = (error) => {
-      if (!error) drained(this);
-    };
-  }
+  ) {}
 
   /** bufferedAmount > maxBackpressure. */
   overLimit(): boolean {
@@ -75,8 +73,11 @@ export class ConnectionBackpressure {
     const socket = this.ws._socket;
     if (this.waitingDrain || socket === null) return;
     this.waitingDrain = true;
-    if (!this.listening) {
-      this.listening = true;
+    if (this.onDrain === null) {
+      this.onDrain = () => drained(this);
+      this.onMarkerWritten = (error) => {
+        if (!error) drained(this);
+      };
       socket.on('drain', this.onDrain);
     }
     if (!socket.writableNeedDrain) this.markEnd();
@@ -87,8 +88,13 @@ export class ConnectionBackpressure {
    * empty write queued behind everything buffered tells us, through its callback, when all of it went.
    */
   markEnd(): void {
-    const socket = this.ws._socket;
-    if (socket !== null && socket.writable) socket.write(EMPTY_BUFFER, this.onMarkerWritten);
+    const ws = this.ws;
+    const socket = ws._socket;
+    if (socket === null || !socket.writable) return;
+    // The tick's publishes not yet written go first, or the marker would report them written.
+    if (ws._shareBatch !== null) writeShare(ws);
+    // Made by watchDrain, which runs before any marker is written.
+    socket.write(EMPTY_BUFFER, this.onMarkerWritten as (error?: Error | null) => void);
   }
 
   /** RFC 6455 section 7.4.1, 1008: the peer broke our policy by not reading what it is sent. */

@@ -1,12 +1,15 @@
 /**
- * Per-tick corking. A connection written to by a publish is corked on the first write of the tick,
- * and every corked connection is uncorked by one setImmediate at the end of the tick, so a
- * subscriber's share of the tick's publishes (and any direct send in between, in order) leaves in
- * one writev (RFC 6455 section 5 frames, back to back on the wire).
+ * The end of the tick for pub/sub writes: one setImmediate writes every topic batch's open shares
+ * (src/pubsub/topic-batch.ts), then uncorks every connection corked for the tick.
  *
- * A share that reaches the socket's highWaterMark is flushed early (`flushIfFull`), so corking
- * never holds more than about one highWaterMark (16 KiB by default) per connection, and
- * `bufferedAmount` keeps meaning "bytes the peer has not taken yet" for the backpressure limits.
+ * A subscriber's share of one topic's publishes leaves as one write of one Buffer. A connection gets
+ * more than one write in a tick only when its share was split (a direct send or a publish of another
+ * topic came in between): the first split corks it for the tick, so the pieces and the sends between
+ * them still leave in one writev, in call order (RFC 6455 section 5 frames, back to back on the wire).
+ *
+ * What a tick-corked socket holds is written early once it reaches the socket's highWaterMark
+ * (`flushIfFull`), so corking never holds more than about one highWaterMark (16 KiB by default) per
+ * connection, and `bufferedAmount` keeps meaning "bytes the peer has not taken yet" for the limits.
  */
 
 /** What can be corked for the tick: a WebSocket (its socket may be gone once it closed). */
@@ -15,8 +18,21 @@ export interface TickCorkable {
   _socket: { cork(): void; uncork(): void; writableLength: number; writableHighWaterMark: number } | null;
 }
 
+/** What has writes to make at the end of the tick: a topic batch. */
+export interface TickFlushable {
+  flushTick(): void;
+}
+
 const corked: TickCorkable[] = [];
+const flushables: TickFlushable[] = [];
 let scheduled = false;
+
+function schedule(): void {
+  if (!scheduled) {
+    scheduled = true;
+    setImmediate(flushTick);
+  }
+}
 
 /** Corks the connection's socket until the end of this tick (once per tick, however many writes). */
 export function corkForTick(owner: TickCorkable): void {
@@ -26,10 +42,7 @@ export function corkForTick(owner: TickCorkable): void {
   owner._tickCorked = true;
   socket.cork();
   corked.push(owner);
-  if (!scheduled) {
-    scheduled = true;
-    setImmediate(flushTick);
-  }
+  schedule();
 }
 
 /** Writes what a tick-corked socket holds once it reaches its highWaterMark, and corks it again. */
@@ -40,10 +53,18 @@ export function flushIfFull(owner: TickCorkable): void {
   socket.cork();
 }
 
-/** The end of the tick: one uncork per corked socket, each one writev of its share. */
+/** Calls `flushable.flushTick()` at the end of this tick, before the tick-corked sockets are uncorked. */
+export function flushAtTickEnd(flushable: TickFlushable): void {
+  flushables.push(flushable);
+  schedule();
+}
+
+/** The end of the tick: the batches' writes, then one uncork per corked socket (one writev of its share). */
 function flushTick(): void {
   scheduled = false;
-  // Uncorking runs no user code (write callbacks are deferred by the stream), so the list is stable.
+  // Writing and uncorking run no user code (write callbacks are deferred by the stream), so the lists are stable.
+  for (let i = 0; i < flushables.length; i++) flushables[i].flushTick();
+  flushables.length = 0;
   for (let i = 0; i < corked.length; i++) {
     const owner = corked[i];
     owner._tickCorked = false;

@@ -12,6 +12,11 @@
  *
  * Limits are per connection and checked as early as the bytes allow: a frame's declared length against
  * maxPayload and maxFragments as soon as its length field is whole, before any payload is kept.
+ *
+ * Memory: a Receiver is a few fields (its handler, the options its server shares with every other
+ * connection, binaryType). Everything a walk needs (the records, a split frame, a message in pieces, a
+ * deferred event) lives in a ReceiverWork that the Receiver keeps only while something spans chunks or
+ * waits; any other walk borrows the one spare, so an idle connection holds no working state at all.
  */
 import { isUtf8 } from 'buffer';
 import {
@@ -103,7 +108,7 @@ export interface ReceiverOptions {
 const RECORD_CAPACITY = 64;
 /** One record array for all receivers: a walk is synchronous; a paused walk copies what it still needs. */
 const sharedRecords = new Int32Array(RECORD_CAPACITY * RECORD_WORDS);
-let sharedRecordsOwner: Receiver | null = null;
+let sharedRecordsOwner: ReceiverWork | null = null;
 
 /** A header split across chunks is gathered here (at most 14 bytes) and scanned on its own. */
 const headerScratch = Buffer.alloc(MAX_HEADER_BYTES);
@@ -120,29 +125,154 @@ const EVENT_MESSAGE = 0;
 const EVENT_PING = 1;
 const EVENT_PONG = 2;
 
+/**
+ * The options as a Receiver reads them. Every connection of a server has the same ones, so they are
+ * one object for all of them (see limitsFor), not six fields per connection.
+ */
+export interface ReceiverLimits {
+  readonly scanOptions: number;
+  readonly maxPayload: number;
+  readonly maxFragments: number;
+  readonly maxBufferedChunks: number;
+  readonly skipUTF8Validation: boolean;
+  readonly allowSynchronousEvents: boolean;
+}
+
+/** The limits made last: the next connection of the same server finds its own here. */
+let lastLimits: ReceiverLimits | null = null;
+
+function limitsFor(options: ReceiverOptions, inflates: boolean): ReceiverLimits {
+  const scanOptions = (options.isServer ? SCAN_EXPECT_MASKED : 0) | (inflates ? SCAN_ALLOW_RSV1 : 0);
+  const maxPayload = options.maxPayload ?? 0;
+  const maxFragments = options.maxFragments ?? 0;
+  const maxBufferedChunks = options.maxBufferedChunks ?? 0;
+  const skipUTF8Validation = options.skipUTF8Validation === true;
+  const allowSynchronousEvents = options.allowSynchronousEvents !== false;
+  const last = lastLimits;
+  if (
+    last !== null &&
+    last.scanOptions === scanOptions &&
+    last.maxPayload === maxPayload &&
+    last.maxFragments === maxFragments &&
+    last.maxBufferedChunks === maxBufferedChunks &&
+    last.skipUTF8Validation === skipUTF8Validation &&
+    last.allowSynchronousEvents === allowSynchronousEvents
+  ) {
+    return last;
+  }
+  lastLimits = { scanOptions, maxPayload, maxFragments, maxBufferedChunks, skipUTF8Validation, allowSynchronousEvents };
+  return lastLimits;
+}
+
+/**
+ * A walk that ended at rest, kept for the next one: most walks borrow it and give it back, so a
+ * connection whose frames do not span chunks allocates none.
+ */
+let spareWork: ReceiverWork | null = null;
+
 export class Receiver {
   binaryType: BinaryType;
-  private readonly handler: ReceiverHandler;
-  private readonly scanOptions: number;
-  private readonly inflater: MessageInflater | null;
-  private readonly maxPayload: number;
-  private readonly maxFragments: number;
-  private readonly maxBufferedChunks: number;
-  private readonly skipUTF8Validation: boolean;
-  private readonly allowSynchronousEvents: boolean;
-
-  /** No more events: a close frame arrived or the connection failed. */
-  private done = false;
-  /** Waiting for a deferred event or for the inflater; chunks queue meanwhile. */
-  private paused = false;
-  /** A walk is under way or paused: a pushed chunk only queues. */
-  private busy = false;
-  /** Chunks pushed while busy, oldest first; null while none waited (most connections, always). */
-  private queue: Buffer[] | null = null;
+  /** @internal */ readonly handler: ReceiverHandler;
+  /** @internal */ readonly inflater: MessageInflater | null;
+  /** @internal */ readonly limits: ReceiverLimits;
+  /** @internal No more events: a close frame arrived or the connection failed. */
+  done = false;
   /** end() was called: no more chunks are taken. */
   private ended = false;
   /** end()'s callback, until every pending event has been delivered. */
   private onEnd: (() => void) | null = null;
+  /** The walk under way, paused, or holding what spans chunks; null while at rest (most connections, mostly). */
+  private work: ReceiverWork | null = null;
+
+  constructor(handler: ReceiverHandler, options: ReceiverOptions = {}) {
+    this.handler = handler;
+    this.inflater = options.perMessageDeflate ?? null;
+    this.limits = limitsFor(options, this.inflater !== null);
+    this.binaryType = options.binaryType ?? 'nodebuffer';
+  }
+
+  /**
+   * Feeds the next socket chunk. The Receiver may keep views of it and unmasks it in place. Ignored
+   * after end(), after a close frame, or once the connection failed.
+   */
+  push(chunk: Buffer): void {
+    if (this.done || this.ended || chunk.length === 0) return;
+    const work = this.work;
+    if (work !== null && work.busy) (work.queue ??= []).push(chunk);
+    else this.run(chunk);
+  }
+
+  /**
+   * No more chunks will come (the socket closed). `callback` runs once every event the pushed bytes
+   * call for has been delivered: at once when none is pending, else after the last deferred event
+   * (allowSynchronousEvents false) or the last inflate (RFC 7692) has been handed to the handler, or
+   * after onError if that inflate fails. The WebSocket emits 'close' from it, so that a message that
+   * arrived before the socket closed is delivered before 'close', as in ws (its Receiver's 'finish').
+   * Called from inside a handler, `callback` waits for the rest of the walk. An unfinished frame or
+   * message is dropped, as ws drops it.
+   */
+  end(callback: () => void): void {
+    this.ended = true;
+    this.onEnd = callback;
+    if (this.work === null || !this.work.busy) this.settle();
+  }
+
+  /**
+   * @internal Walks `first`, then the queued chunks, until they run out or an event must wait; then
+   * reports to end(). A walk that ends at rest gives its working state back.
+   */
+  run(first: Buffer | null): void {
+    let work = this.work;
+    if (work === null) {
+      work = spareWork ?? new ReceiverWork(this);
+      spareWork = null;
+      work.receiver = this;
+      this.work = work;
+    }
+    work.busy = true;
+    try {
+      if (first !== null) work.take(first);
+      work.work();
+    } finally {
+      work.busy = work.paused;
+      work.releaseSharedRecords();
+      if (this.done) {
+        // What the failed or closed connection held is dropped with this object.
+        this.work = null;
+      } else if (work.atRest()) {
+        this.work = null;
+        work.rest();
+        spareWork = work;
+      }
+    }
+    if (!work.busy) this.settle();
+  }
+
+  /** Nothing is pending any more: end()'s callback runs, once. */
+  private settle(): void {
+    const callback = this.onEnd;
+    if (callback === null) return;
+    this.onEnd = null;
+    callback();
+  }
+}
+
+/**
+ * A Receiver's working state: the chunk being walked and its records, a frame split across chunks,
+ * the message being assembled, an event waiting for its macrotask. Between chunks it is at rest for
+ * nearly every connection, so a Receiver holds one only while something spans chunks or waits, and
+ * otherwise borrows the spare one for the length of a walk: an idle connection keeps none.
+ */
+class ReceiverWork {
+  /** The Receiver this walk belongs to, set when it is borrowed; the spare keeps none alive. */
+  receiver: Receiver;
+
+  /** Waiting for a deferred event or for the inflater; chunks queue meanwhile. */
+  paused = false;
+  /** A walk is under way or paused: a pushed chunk only queues. */
+  busy = false;
+  /** Chunks pushed while busy, oldest first; null while none waited (most connections, always). */
+  queue: Buffer[] | null = null;
 
   /** The chunk being walked, where its unwalked bytes start, and its records. */
   private chunk: Buffer | null = null;
@@ -169,64 +299,52 @@ export class Receiver {
   private fragmentCount = 0;
   /** The frames of a fragmented (or inflated) message so far; null otherwise (section 5.4). */
   private parts: Buffer[] | null = null;
+  /** Made on the first text that needs it; reset for every message, so it travels with the spare. */
   private utf8: Utf8Stream | null = null;
 
   private deferredEvent = EVENT_MESSAGE;
   private deferredData: Buffer | BinaryData = EMPTY_BUFFER;
   private deferredBinary = false;
 
-  constructor(handler: ReceiverHandler, options: ReceiverOptions = {}) {
-    this.handler = handler;
-    this.inflater = options.perMessageDeflate ?? null;
-    this.scanOptions = (options.isServer ? SCAN_EXPECT_MASKED : 0) | (this.inflater !== null ? SCAN_ALLOW_RSV1 : 0);
-    this.maxPayload = options.maxPayload ?? 0;
-    this.maxFragments = options.maxFragments ?? 0;
-    this.maxBufferedChunks = options.maxBufferedChunks ?? 0;
-    this.skipUTF8Validation = options.skipUTF8Validation === true;
-    this.allowSynchronousEvents = options.allowSynchronousEvents !== false;
-    this.binaryType = options.binaryType ?? 'nodebuffer';
+  constructor(receiver: Receiver) {
+    this.receiver = receiver;
   }
 
   /**
-   * Feeds the next socket chunk. The Receiver may keep views of it and unmasks it in place. Ignored
-   * after end(), after a close frame, or once the connection failed.
+   * Nothing carries over to the next chunk: no waiting event or chunk, no bytes of a frame, no
+   * message begun. (messageOpcode and compressed are set again by the next message's first frame.)
    */
-  push(chunk: Buffer): void {
-    if (this.done || this.ended || chunk.length === 0) return;
-    if (this.busy) (this.queue ??= []).push(chunk);
-    else this.run(chunk);
+  atRest(): boolean {
+    return (
+      !this.paused &&
+      this.chunk === null &&
+      (this.queue === null || this.queue.length === 0) &&
+      this.held.length === 0 &&
+      this.frameInfo < 0 &&
+      this.headerStage === STAGE_NONE &&
+      this.fragmented === 0 &&
+      this.parts === null &&
+      this.totalPayloadLength === 0 &&
+      this.fragmentCount === 0 &&
+      this.messageLength === 0
+    );
   }
 
   /**
-   * No more chunks will come (the socket closed). `callback` runs once every event the pushed bytes
-   * call for has been delivered: at once when none is pending, else after the last deferred event
-   * (allowSynchronousEvents false) or the last inflate (RFC 7692) has been handed to the handler, or
-   * after onError if that inflate fails. The WebSocket emits 'close' from it, so that a message that
-   * arrived before the socket closed is delivered before 'close', as in ws (its Receiver's 'finish').
-   * Called from inside a handler, `callback` waits for the rest of the walk. An unfinished frame or
-   * message is dropped, as ws drops it.
+   * An at-rest walk becomes the spare: it lets go of its Receiver and of any record copy. (pos and the
+   * record counters are set again by take.)
    */
-  end(callback: () => void): void {
-    this.ended = true;
-    this.onEnd = callback;
-    if (!this.busy) this.settle();
+  rest(): void {
+    // Never read while spare: the next borrower sets its own.
+    this.receiver = null as unknown as Receiver;
+    this.queue = null;
+    if (this.records !== sharedRecords) this.records = sharedRecords;
   }
 
-  /** Walks `first`, then the queued chunks, until they run out or an event must wait; then reports to end(). */
-  private run(first: Buffer | null): void {
-    this.busy = true;
-    try {
-      if (first !== null) this.take(first);
-      this.work();
-    } finally {
-      this.busy = this.paused;
-      this.releaseSharedRecords();
-    }
-    if (!this.busy) this.settle();
-  }
-
-  private work(): void {
-    while (!this.paused && !this.done) {
+  /** Walks the current chunk, then the queued ones, until they run out or an event must wait. */
+  work(): void {
+    const receiver = this.receiver;
+    while (!this.paused && !receiver.done) {
       if (this.chunk !== null) {
         this.walk();
         continue;
@@ -237,9 +355,10 @@ export class Receiver {
     }
   }
 
-  private take(chunk: Buffer): void {
+  take(chunk: Buffer): void {
+    const maxBufferedChunks = this.receiver.limits.maxBufferedChunks;
     // ws 8.23 counts the chunks still holding unconsumed bytes when a new one arrives.
-    if (this.maxBufferedChunks > 0 && this.heldChunks() >= this.maxBufferedChunks) {
+    if (maxBufferedChunks > 0 && this.heldChunks() >= maxBufferedChunks) {
       this.fail(createWsError('WS_ERR_TOO_MANY_BUFFERED_PARTS', 'Too many buffered chunks'));
       return;
     }
@@ -254,7 +373,8 @@ export class Receiver {
   /** Walks the chunk's records, scanning again when they run out and bytes remain. */
   private walk(): void {
     const chunk = this.chunk as Buffer;
-    while (!this.paused && !this.done) {
+    const receiver = this.receiver;
+    while (!this.paused && !receiver.done) {
       if (this.recordIndex < this.recordCount) {
         this.handleRecord(chunk, this.recordIndex++);
       } else if (this.pos < chunk.length) {
@@ -275,11 +395,11 @@ export class Receiver {
       this.records = new Int32Array(RECORD_CAPACITY * RECORD_WORDS);
     }
     this.recordIndex = 0;
-    this.recordCount = kernel.scan(chunk, this.pos, chunk.length, this.records, this.scanOptions);
+    this.recordCount = kernel.scan(chunk, this.pos, chunk.length, this.records, this.receiver.limits.scanOptions);
   }
 
   /** Keeps the records a paused walk still needs, so the shared array is free for other receivers. */
-  private releaseSharedRecords(): void {
+  releaseSharedRecords(): void {
     if (sharedRecordsOwner !== this) return;
     sharedRecordsOwner = null;
     if (this.recordIndex < this.recordCount) {
@@ -367,14 +487,15 @@ export class Receiver {
   /** maxPayload against the running total of declared lengths, then maxFragments, as ws. */
   private checkLimits(opcode: number, length: number): boolean {
     if (opcode >= OPCODE_CLOSE) return true;
+    const { maxPayload, maxFragments } = this.receiver.limits;
     if (length > 0) {
       this.totalPayloadLength += length;
-      if (this.maxPayload > 0 && this.totalPayloadLength > this.maxPayload) {
+      if (maxPayload > 0 && this.totalPayloadLength > maxPayload) {
         this.fail(createWsError('WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', MESSAGE_MAX_PAYLOAD));
         return false;
       }
     }
-    if (this.maxFragments > 0 && ++this.fragmentCount > this.maxFragments) {
+    if (maxFragments > 0 && ++this.fragmentCount > maxFragments) {
       this.fail(createWsError('WS_ERR_TOO_MANY_BUFFERED_PARTS', 'Too many message fragments'));
       return false;
     }
@@ -399,7 +520,7 @@ export class Receiver {
     const available = Math.min(MAX_HEADER_BYTES, heldLength + chunk.length);
     this.held.copyTo(headerScratch, heldLength);
     headerScratch.set(chunk.subarray(0, available - heldLength), heldLength);
-    kernel.scan(headerScratch, 0, available, headerRecords, this.scanOptions);
+    kernel.scan(headerScratch, 0, available, headerRecords, this.receiver.limits.scanOptions);
     const info = headerRecords[WORD_INFO];
     const kind = (info >>> KIND_SHIFT) & 7;
     if (kind === KIND_ERROR) {
@@ -462,7 +583,10 @@ export class Receiver {
 
   private checksTextAsItComes(info: number): boolean {
     return (
-      (info & 0x0f) < OPCODE_CLOSE && this.messageOpcode === OPCODE_TEXT && !this.compressed && !this.skipUTF8Validation
+      (info & 0x0f) < OPCODE_CLOSE &&
+      this.messageOpcode === OPCODE_TEXT &&
+      !this.compressed &&
+      !this.receiver.limits.skipUTF8Validation
     );
   }
 
@@ -474,7 +598,7 @@ export class Receiver {
     if (opcode !== 0) {
       this.messageOpcode = opcode;
       this.compressed = (info & RSV1_BIT) !== 0;
-      if (opcode === OPCODE_TEXT && !this.skipUTF8Validation) (this.utf8 ??= new Utf8Stream()).reset();
+      if (opcode === OPCODE_TEXT && !this.receiver.limits.skipUTF8Validation) (this.utf8 ??= new Utf8Stream()).reset();
     }
     if ((info & FIN_BIT) === 0 && this.fragmented === 0) this.fragmented = opcode;
   }
@@ -491,7 +615,7 @@ export class Receiver {
       this.inflate(payload, fin);
       return;
     }
-    if (this.messageOpcode === OPCODE_TEXT && !this.skipUTF8Validation) {
+    if (this.messageOpcode === OPCODE_TEXT && !this.receiver.limits.skipUTF8Validation) {
       const valid = textChecked
         ? !fin || (this.utf8 as Utf8Stream).write(EMPTY_BUFFER, true)
         : fin && this.parts === null
@@ -519,15 +643,15 @@ export class Receiver {
    * it. ws's decompress callback contract: inflated bytes count against maxPayload.
    */
   private inflate(payload: Buffer, fin: boolean): void {
-    const inflater = this.inflater as MessageInflater;
+    const inflater = this.receiver.inflater as MessageInflater;
     this.paused = true;
     this.releaseSharedRecords();
     let synchronous = true;
     inflater.decompress(payload, fin, (error, result) => {
-      if (this.done) return;
+      if (this.receiver.done) return;
       this.paused = false;
       this.inflated(error, result ?? EMPTY_BUFFER, fin);
-      if (!synchronous) this.run(null);
+      if (!synchronous) this.receiver.run(null);
     });
     synchronous = false;
   }
@@ -538,13 +662,14 @@ export class Receiver {
       this.fail(error);
       return;
     }
+    const { maxPayload, skipUTF8Validation } = this.receiver.limits;
     if (inflated.length > 0) {
       this.messageLength += inflated.length;
-      if (this.maxPayload > 0 && this.messageLength > this.maxPayload) {
+      if (maxPayload > 0 && this.messageLength > maxPayload) {
         this.fail(createWsError('WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', MESSAGE_MAX_PAYLOAD));
         return;
       }
-      if (this.messageOpcode === OPCODE_TEXT && !this.skipUTF8Validation) {
+      if (this.messageOpcode === OPCODE_TEXT && !skipUTF8Validation) {
         if (!(this.utf8 as Utf8Stream).write(inflated, false)) {
           this.fail(createWsError('WS_ERR_INVALID_UTF8', MESSAGE_INVALID_UTF8));
           return;
@@ -553,7 +678,7 @@ export class Receiver {
       (this.parts ??= []).push(inflated);
     }
     if (fin) {
-      if (this.messageOpcode === OPCODE_TEXT && !this.skipUTF8Validation && !(this.utf8 as Utf8Stream).write(EMPTY_BUFFER, true)) {
+      if (this.messageOpcode === OPCODE_TEXT && !skipUTF8Validation && !(this.utf8 as Utf8Stream).write(EMPTY_BUFFER, true)) {
         this.fail(createWsError('WS_ERR_INVALID_UTF8', MESSAGE_INVALID_UTF8));
         return;
       }
@@ -572,12 +697,13 @@ export class Receiver {
     this.totalPayloadLength = 0;
     this.messageLength = 0;
     this.fragmentCount = 0;
+    const binaryType = this.receiver.binaryType;
     let data: Buffer | BinaryData;
-    if (!isBinary || this.binaryType === 'nodebuffer') {
+    if (!isBinary || binaryType === 'nodebuffer') {
       data = single ?? concat(parts, length);
-    } else if (this.binaryType === 'arraybuffer') {
+    } else if (binaryType === 'arraybuffer') {
       data = toArrayBuffer(single ?? concat(parts, length));
-    } else if (this.binaryType === 'blob') {
+    } else if (binaryType === 'blob') {
       // Message parts are views of socket chunks or of inflated output: never over a SharedArrayBuffer.
       data = new Blob((parts ?? []) as Uint8Array<ArrayBuffer>[]);
     } else {
@@ -589,13 +715,13 @@ export class Receiver {
   /** Sections 5.5.1-5.5.3. After a close frame nothing more is read (section 5.5.1: no data after it). */
   private controlFrame(opcode: number, payload: Buffer): void {
     if (opcode === OPCODE_CLOSE) {
-      const close = decodeCloseBody(payload, this.skipUTF8Validation);
+      const close = decodeCloseBody(payload, this.receiver.limits.skipUTF8Validation);
       if (close instanceof Error) {
         this.fail(close);
         return;
       }
       this.finish();
-      this.handler.onClose(close.code, close.reason);
+      this.receiver.handler.onClose(close.code, close.reason);
       return;
     }
     this.emit(opcode === OPCODE_PING ? EVENT_PING : EVENT_PONG, payload, false);
@@ -603,7 +729,7 @@ export class Receiver {
 
   /** Emits now, or, with allowSynchronousEvents false, in the next macrotask with the walk paused (ws). */
   private emit(event: number, data: Buffer | BinaryData, isBinary: boolean): void {
-    if (this.allowSynchronousEvents) {
+    if (this.receiver.limits.allowSynchronousEvents) {
       this.dispatch(event, data, isBinary);
       return;
     }
@@ -616,9 +742,10 @@ export class Receiver {
   }
 
   private dispatch(event: number, data: Buffer | BinaryData, isBinary: boolean): void {
-    if (event === EVENT_MESSAGE) this.handler.onMessage(data, isBinary);
-    else if (event === EVENT_PING) this.handler.onPing(data as Buffer);
-    else this.handler.onPong(data as Buffer);
+    const handler = this.receiver.handler;
+    if (event === EVENT_MESSAGE) handler.onMessage(data, isBinary);
+    else if (event === EVENT_PING) handler.onPing(data as Buffer);
+    else handler.onPong(data as Buffer);
   }
 
   /** Chunks held for the unfinished frame, counted as ws's `_buffers.length` would count them. */
@@ -635,23 +762,15 @@ export class Receiver {
 
   private fail(error: Error): void {
     this.finish();
-    this.handler.onError(error);
+    this.receiver.handler.onError(error);
   }
 
   private finish(): void {
-    this.done = true;
+    this.receiver.done = true;
     this.chunk = null;
     this.queue = null;
     this.held.clear();
     this.parts = null;
-  }
-
-  /** Nothing is pending any more: end()'s callback runs, once. */
-  private settle(): void {
-    const callback = this.onEnd;
-    if (callback === null) return;
-    this.onEnd = null;
-    callback();
   }
 
   /** Emits the event that waited for its macrotask, then goes on with the chunks. */
@@ -660,7 +779,7 @@ export class Receiver {
     const data = this.deferredData;
     this.deferredData = EMPTY_BUFFER;
     this.dispatch(this.deferredEvent, data, this.deferredBinary);
-    this.run(null);
+    this.receiver.run(null);
   }
 }
 

@@ -86,6 +86,42 @@ export interface SenderInternals {
 /** One key buffer for all senders: a key is made and used within one synchronous send. */
 const maskKey = Buffer.alloc(4);
 
+/** What a Sender reads but does not own: the same object for every Sender made with the defaults. */
+interface SenderConfig {
+  readonly slabs: SlabPool;
+  readonly maskKeys: MaskKeyPool;
+  readonly smallFrameMaxBytes: number;
+  readonly generateMask: GenerateMask | undefined;
+}
+
+function senderConfig(internals: SenderInternals, generateMask: GenerateMask | undefined): SenderConfig {
+  const slabs = internals.slabs ?? slabPool;
+  return {
+    slabs,
+    maskKeys: internals.maskKeys ?? maskKeyPool,
+    smallFrameMaxBytes: Math.min(internals.smallFrameMaxBytes ?? SMALL_FRAME_MAX_BYTES, slabs.slabBytes),
+    generateMask,
+  };
+}
+
+/** Every server connection's, and every client's without generateMask: one object, not four fields each. */
+const DEFAULT_CONFIG = senderConfig({}, undefined);
+
+/**
+ * Between startBatch and endBatch, small frames that land back to back in one slab are gathered into
+ * one run, slab[start..end), written once: one socket write for every echo and pong a chunk calls
+ * for, instead of one per frame. Runs are gathered while one inbound chunk is handled and written
+ * before that returns, so one run serves the whole process, not three fields on every connection; a
+ * Sender that gathers while another's run is open (a handler feeding another connection's chunk
+ * synchronously) writes that run first. `sender` is null while no run is open.
+ */
+const openRun: { sender: Sender | null; slab: Slab | null; start: number; end: number } = {
+  sender: null,
+  slab: null,
+  start: 0,
+  end: 0,
+};
+
 interface Payload {
   bytes: Buffer | null;
   text: string | null;
@@ -99,33 +135,24 @@ interface Payload {
 const loaded: Payload = { bytes: null, text: null, length: 0 };
 
 export class Sender {
+  private readonly socket: SocketLike;
+  private readonly config: SenderConfig;
   private firstFragment = true;
-  private readonly slabs: SlabPool;
-  private readonly maskKeys: MaskKeyPool;
-  private readonly smallFrameMaxBytes: number;
-  /**
-   * Between startBatch and endBatch, small frames that land back to back in one slab are gathered
-   * into one run, slab[batchStart..batchEnd), written once: one socket write for every echo and pong
-   * a chunk calls for, instead of one per frame. batchSlab is null while no run is open.
-   */
+  /** Between startBatch and endBatch: small frames join the open run (see openRun). */
   private batching = false;
-  private batchSlab: Slab | null = null;
-  private batchStart = 0;
-  private batchEnd = 0;
 
   /**
    * The same arguments as ws's `new Sender(socket, extensions, generateMask)`. `extensions` is accepted
    * for that signature and not read: compression happens before the Sender (see SendOptions.rsv1).
    */
   constructor(
-    private readonly socket: SocketLike,
+    socket: SocketLike,
     _extensions?: Record<string, unknown>,
-    private readonly generateMask?: GenerateMask,
-    internals: SenderInternals = {},
+    generateMask?: GenerateMask,
+    internals?: SenderInternals,
   ) {
-    this.slabs = internals.slabs ?? slabPool;
-    this.maskKeys = internals.maskKeys ?? maskKeyPool;
-    this.smallFrameMaxBytes = Math.min(internals.smallFrameMaxBytes ?? SMALL_FRAME_MAX_BYTES, this.slabs.slabBytes);
+    this.socket = socket;
+    this.config = internals === undefined && generateMask === undefined ? DEFAULT_CONFIG : senderConfig(internals ?? {}, generateMask);
   }
 
   /**
@@ -143,14 +170,17 @@ export class Sender {
     this.flushBatch(undefined);
   }
 
-  /** Hands the gathered run to the socket; `cb` runs once it is written. */
+  /** Hands this Sender's gathered run to the socket; `cb` runs once it is written. */
   flushBatch(cb: WriteCallback | undefined): void {
-    const slab = this.batchSlab;
-    if (slab === null) return;
-    this.batchSlab = null;
-    const start = this.batchStart;
-    const end = this.batchEnd;
-    this.batchStart = this.batchEnd = 0;
+    if (openRun.sender === this) this.writeRun(cb);
+  }
+
+  /** Writes the open run, which is this Sender's. */
+  private writeRun(cb: WriteCallback | undefined): void {
+    const slab = openRun.slab as Slab;
+    const { start, end } = openRun;
+    openRun.sender = null;
+    openRun.slab = null;
     this.socket.write(slab.buffer.subarray(start, end), cb === undefined ? slab.onWritten : afterSlabWrite(slab.onWritten, cb));
   }
 
@@ -216,17 +246,18 @@ export class Sender {
     const { bytes, text, length } = loaded;
     loaded.bytes = null;
     loaded.text = null;
+    const config = this.config;
     let key: Buffer | null = null;
     if (mask) {
       key = maskKey;
-      if (this.generateMask !== undefined) this.generateMask(key);
-      else this.maskKeys.take(key, 0);
+      if (config.generateMask !== undefined) config.generateMask(key);
+      else config.maskKeys.take(key, 0);
     }
     const headerLength = frameHeaderLength(length, mask);
     const total = headerLength + length;
 
-    if (total <= this.smallFrameMaxBytes) {
-      const slab = this.slabs.reserve(total);
+    if (total <= config.smallFrameMaxBytes) {
+      const slab = config.slabs.reserve(total);
       const target = slab.buffer;
       const at = slab.used - total;
       const payloadAt = at + writeFrameHeader(target, at, firstByte, length, key);
@@ -261,7 +292,7 @@ export class Sender {
     // A string is encoded into a Buffer of our own, so a client may mask it in place.
     const body = text !== null ? Buffer.from(text) : (bytes as Buffer);
     if (key !== null) kernel.unmask(body, key, 0, length);
-    const slab = this.slabs.reserve(headerLength);
+    const slab = config.slabs.reserve(headerLength);
     const at = slab.used - headerLength;
     writeFrameHeader(slab.buffer, at, firstByte, length, key);
     slab.addWrite();
@@ -273,16 +304,18 @@ export class Sender {
 
   /** Adds the frame at slab[at..at + total) to the run, or starts a new run when it does not follow on. */
   private gather(slab: Slab, at: number, total: number): void {
-    if (this.batchSlab === slab && this.batchEnd === at) {
-      this.batchEnd = at + total;
+    const open = openRun.sender;
+    if (open === this && openRun.slab === slab && openRun.end === at) {
+      openRun.end = at + total;
       return;
     }
-    this.flushBatch(undefined);
+    if (open !== null) open.writeRun(undefined);
     // The run counts as one write into its slab, so the slab is not reused before the run is written.
     slab.addWrite();
-    this.batchSlab = slab;
-    this.batchStart = at;
-    this.batchEnd = at + total;
+    openRun.sender = this;
+    openRun.slab = slab;
+    openRun.start = at;
+    openRun.end = at + total;
   }
 }
 

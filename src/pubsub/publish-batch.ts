@@ -1,9 +1,9 @@
 /**
- * Publishing: the message is framed once (message-frames.ts) and appended to each subscriber's share
- * of the tick's batch: its socket is corked for the tick (backpressure/tick-cork.ts) and the frame is
- * written to it, so the share, and any direct send to that connection in between, leaves in order, in
- * one write at the end of the tick. A direct send keeps its place relative to publishes because both
- * go through the same corked socket, in call order.
+ * Publishing: the message is framed once into its topic's batch of the tick (message-frames.ts,
+ * topic-batch.ts), and each subscriber's share of that batch grows by the frame. At the end of the
+ * tick each subscriber gets its share in one write, the same Buffer for all whose share is the whole
+ * batch. A direct send to a subscriber first writes its share (websocket.ts), so sends and publishes
+ * leave in call order.
  *
  * A subscriber over maxBackpressure is a slow consumer: its policy decides (send-status.ts,
  * SlowConsumerPolicy). A subscriber that is not open gets nothing: after our close frame no data
@@ -12,8 +12,9 @@
 import type { WebSocket } from '../websocket';
 import type { SendData } from '../protocol/sender';
 import type { ConnectionBackpressure } from '../backpressure/connection-backpressure';
-import { corkForTick, flushIfFull } from '../backpressure/tick-cork';
 import { MessageFrames } from './message-frames';
+import type { Topic } from './topic';
+import { closeShareBeforeFrame, writeShare } from './topic-batch';
 
 /** wss.publish / ws.publish options. */
 export interface PublishOptions {
@@ -38,18 +39,20 @@ const OPEN = 1;
 const message = new MessageFrames();
 
 export function publishTo(
-  subscribers: ReadonlySet<WebSocket> | undefined,
+  topic: Topic | undefined,
   data: SendData,
   options: PublishOptions | undefined,
   except: WebSocket | null,
 ): boolean {
-  if (subscribers === undefined || (subscribers.size === 1 && except !== null && subscribers.has(except))) {
-    return false;
-  }
+  if (topic === undefined) return false;
+  const subscribers = topic.subscribers;
+  if (subscribers.size === 1 && except !== null && subscribers.has(except)) return false;
   const binary = options?.binary ?? typeof data !== 'string';
   const key = options?.conflationKey;
-  message.load(data, binary, options?.compress !== false);
+  message.load(topic, data, binary, options?.compress !== false);
   try {
+    // ws.publish goes to everyone else: the publisher's share of this topic ends before this message.
+    if (except !== null && except._shareBatch !== null && except._shareBatch.topic === topic) writeShare(except);
     for (const ws of subscribers) {
       if (ws !== except && ws._readyState === OPEN) deliver(ws, data, options, key);
     }
@@ -61,7 +64,7 @@ export function publishTo(
 
 function deliver(ws: WebSocket, data: SendData, options: PublishOptions | undefined, key: string | undefined): void {
   const state = ws._backpressure;
-  if (state !== null && state.limit > 0 && (state.overLimit() || (state.held !== null && state.held.size > 0))) {
+  if (state !== null && state.limit > 0 && (overLimitBeforeFrame(ws, state) || (state.held !== null && state.held.size > 0))) {
     deliverSlow(ws, state, key);
     return;
   }
@@ -70,13 +73,29 @@ function deliver(ws: WebSocket, data: SendData, options: PublishOptions | undefi
     ws.send(data, options);
     return;
   }
-  corkForTick(ws);
-  (ws._socket as NonNullable<WebSocket['_socket']>).write(message.frameFor(ws._extensions));
-  flushIfFull(ws);
-  if (state !== null && state.limit > 0) state.statusAfterWrite();
+  const batch = message.batchFor(ws);
+  if (ws._shareBatch !== batch) batch.openShare(ws);
+  if (state !== null && state.limit > 0 && ws.bufferedAmount > state.limit) {
+    // Over its limit with this frame: the share goes to the socket now, so that the drain marker follows it.
+    writeShare(ws);
+    state.watchDrain();
+  }
+}
+
+/**
+ * bufferedAmount > maxBackpressure before this message: a share in a batch that already holds this
+ * message's frame (another subscriber took it first) counts the frame, which `ws` has not taken yet.
+ */
+function overLimitBeforeFrame(ws: WebSocket, state: ConnectionBackpressure): boolean {
+  let buffered = ws.bufferedAmount;
+  const batch = ws._shareBatch;
+  if (batch !== null && batch.frameStart >= 0) buffered -= batch.length - batch.frameStart;
+  return buffered > state.limit;
 }
 
 function deliverSlow(ws: WebSocket, state: ConnectionBackpressure, key: string | undefined): void {
+  // What it took before this message leaves in order; this one is held, dropped or its close follows.
+  if (ws._shareBatch !== null) closeShareBeforeFrame(ws);
   if (state.policy === 'close') {
     state.closeForLimit();
     return;
@@ -85,7 +104,7 @@ function deliverSlow(ws: WebSocket, state: ConnectionBackpressure, key: string |
     const held = (state.held ??= new Map());
     // Delete, then set: the held message moves to the end, so held messages leave in publish order.
     if (held.delete(key)) state.conflated++;
-    held.set(key, message.frameFor(ws._extensions));
+    held.set(key, message.frameFor(ws));
   } else {
     state.dropped++;
   }

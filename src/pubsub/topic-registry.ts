@@ -7,48 +7,53 @@
 import type { WebSocket } from '../websocket';
 import type { SendData } from '../protocol/sender';
 import { PublishOptions, publishTo } from './publish-batch';
+import { Topic } from './topic';
+import { writeShare } from './topic-batch';
 
 export class TopicRegistry {
-  private readonly topics = new Map<string, Set<WebSocket>>();
+  private readonly topics = new Map<string, Topic>();
 
   /** Returns false when `ws` was already subscribed. */
   subscribe(ws: WebSocket, topic: string): boolean {
-    let subscribers = this.topics.get(topic);
-    if (subscribers === undefined) {
-      subscribers = new Set();
-      this.topics.set(topic, subscribers);
-    } else if (subscribers.has(ws)) {
+    let entry = this.topics.get(topic);
+    if (entry === undefined) {
+      entry = new Topic();
+      this.topics.set(topic, entry);
+    } else if (entry.subscribers.has(ws)) {
       return false;
     }
-    subscribers.add(ws);
+    entry.subscribers.add(ws);
     (ws._topics ??= new Set()).add(topic);
     return true;
   }
 
   /** Returns false when `ws` was not subscribed. */
   unsubscribe(ws: WebSocket, topic: string): boolean {
-    const subscribers = this.topics.get(topic);
-    if (subscribers === undefined || !subscribers.delete(ws)) return false;
-    if (subscribers.size === 0) this.topics.delete(topic);
+    const entry = this.topics.get(topic);
+    if (entry === undefined || !entry.subscribers.delete(ws)) return false;
+    // What it took from this topic so far is its; what the topic's batch gets next is not.
+    if (ws._shareBatch !== null && ws._shareBatch.topic === entry) writeShare(ws);
+    if (entry.subscribers.size === 0) this.topics.delete(topic);
     (ws._topics as Set<string>).delete(topic);
     return true;
   }
 
-  /** Called when the connection closes. */
+  /** Called when the connection closes: its unwritten share is dropped with it. */
   unsubscribeAll(ws: WebSocket): void {
     const topics = ws._topics;
     if (topics === null) return;
     ws._topics = null;
+    ws._shareBatch = null;
     for (const topic of topics) {
-      const subscribers = this.topics.get(topic);
-      if (subscribers === undefined) continue;
-      subscribers.delete(ws);
-      if (subscribers.size === 0) this.topics.delete(topic);
+      const entry = this.topics.get(topic);
+      if (entry === undefined) continue;
+      entry.subscribers.delete(ws);
+      if (entry.subscribers.size === 0) this.topics.delete(topic);
     }
   }
 
   numSubscribers(topic: string): number {
-    return this.topics.get(topic)?.size ?? 0;
+    return this.topics.get(topic)?.subscribers.size ?? 0;
   }
 
   /**

@@ -69,6 +69,38 @@ export const MAX_PONG_WAIT_MS = 16_000;
 /** WebSocket.OPEN: timers act only on open connections; closing is closeTimeout's business. */
 const OPEN = 1;
 
+/**
+ * The durations and the clock: the same for every connection of a server, so one object for all of
+ * them (see settingsFor), not four fields on each.
+ */
+interface TimerSettings {
+  /** Idle time after which the connection is dropped; 0 is off. */
+  readonly idleMs: number;
+  /** Idle time after which a ping is sent; equal to idleMs when pings are off. */
+  readonly pingAfterMs: number;
+  /** Age at which the connection is closed; 0 is off. */
+  readonly lifetimeMs: number;
+  readonly clock: TimerClock;
+}
+
+/** The settings made last: the next connection of the same server finds its own here. */
+let lastSettings: TimerSettings | null = null;
+
+function settingsFor(idleMs: number, pingAfterMs: number, lifetimeMs: number, clock: TimerClock): TimerSettings {
+  const last = lastSettings;
+  if (
+    last !== null &&
+    last.idleMs === idleMs &&
+    last.pingAfterMs === pingAfterMs &&
+    last.lifetimeMs === lifetimeMs &&
+    last.clock === clock
+  ) {
+    return last;
+  }
+  lastSettings = { idleMs, pingAfterMs, lifetimeMs, clock };
+  return lastSettings;
+}
+
 /** The per-connection state: one small object and one or two wheel nodes; no closures. */
 export class ConnectionTimers {
   /** clock.now() when the last chunk arrived (or when the timers started). */
@@ -78,54 +110,49 @@ export class ConnectionTimers {
   private readonly idle: TimerHandle<ConnectionTimers> | null;
   private readonly lifetime: TimerHandle<ConnectionTimers> | null;
 
-  /**
-   * @param idleMs idle time after which the connection is dropped; 0 is off.
-   * @param pingAfterMs idle time after which a ping is sent; equal to idleMs when pings are off.
-   * @param lifetimeMs age at which the connection is closed; 0 is off.
-   */
   constructor(
     readonly connection: TimedConnection,
-    private readonly idleMs: number,
-    private readonly pingAfterMs: number,
-    private readonly lifetimeMs: number,
-    private readonly clock: TimerClock,
+    private readonly settings: TimerSettings,
   ) {
-    this.idle = idleMs > 0 ? new TimerHandle<ConnectionTimers>(onIdleTimer, this) : null;
-    this.lifetime = lifetimeMs > 0 ? new TimerHandle<ConnectionTimers>(onLifetimeTimer, this) : null;
+    this.idle = settings.idleMs > 0 ? new TimerHandle<ConnectionTimers>(onIdleTimer, this) : null;
+    this.lifetime = settings.lifetimeMs > 0 ? new TimerHandle<ConnectionTimers>(onLifetimeTimer, this) : null;
   }
 
   /** The connection is open: idleness and age count from now. */
   start(): void {
-    this.lastInbound = this.clock.now();
+    const { clock, pingAfterMs, lifetimeMs } = this.settings;
+    this.lastInbound = clock.now();
     this.awaitingPong = false;
-    if (this.idle !== null) this.clock.wheel.schedule(this.idle, this.pingAfterMs);
-    if (this.lifetime !== null) this.clock.wheel.schedule(this.lifetime, this.lifetimeMs);
+    if (this.idle !== null) clock.wheel.schedule(this.idle, pingAfterMs);
+    if (this.lifetime !== null) clock.wheel.schedule(this.lifetime, lifetimeMs);
   }
 
   /** Bytes arrived: the connection is not idle. Called once per inbound chunk. */
   touch(): void {
-    this.lastInbound = this.clock.now();
+    this.lastInbound = this.settings.clock.now();
     this.awaitingPong = false;
   }
 
   /** The socket closed: no wheel node is left behind. */
   stop(): void {
-    if (this.idle !== null) this.clock.wheel.cancel(this.idle);
-    if (this.lifetime !== null) this.clock.wheel.cancel(this.lifetime);
+    const wheel = this.settings.clock.wheel;
+    if (this.idle !== null) wheel.cancel(this.idle);
+    if (this.lifetime !== null) wheel.cancel(this.lifetime);
   }
 
   /** @internal The idle timer fired: wait longer, ping, or drop the connection. */
   idleExpired(): void {
     const connection = this.connection;
     if (connection.readyState !== OPEN) return;
-    const idleFor = this.clock.now() - this.lastInbound;
-    const wheel = this.clock.wheel;
+    const { clock, idleMs, pingAfterMs } = this.settings;
+    const idleFor = clock.now() - this.lastInbound;
+    const wheel = clock.wheel;
     const idle = this.idle as TimerHandle<ConnectionTimers>;
-    if (idleFor < this.pingAfterMs) {
-      wheel.schedule(idle, this.pingAfterMs - idleFor);
-    } else if (this.pingAfterMs < this.idleMs && !this.awaitingPong) {
+    if (idleFor < pingAfterMs) {
+      wheel.schedule(idle, pingAfterMs - idleFor);
+    } else if (pingAfterMs < idleMs && !this.awaitingPong) {
       this.awaitingPong = true;
-      wheel.schedule(idle, this.idleMs - this.pingAfterMs);
+      wheel.schedule(idle, idleMs - pingAfterMs);
       connection.ping();
     } else {
       connection.terminate();
@@ -177,5 +204,5 @@ export function createConnectionTimers(
   const lifetimeMs = (options.maxLifetime ?? 0) * 60_000;
   if (idleMs === 0 && lifetimeMs === 0) return null;
   const pongWaitMs = options.sendPingsAutomatically === true ? Math.min(idleMs / 4, MAX_PONG_WAIT_MS) : 0;
-  return new ConnectionTimers(connection, idleMs, idleMs - pongWaitMs, lifetimeMs, clock);
+  return new ConnectionTimers(connection, settingsFor(idleMs, idleMs - pongWaitMs, lifetimeMs, clock));
 }
