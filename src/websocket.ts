@@ -998,7 +998,10 @@ function socketOnData(this: WsSocket, chunk: Buffer): void {
 
 /** The peer's FIN: answer with ours (RFC 6455 7.1.1, the TCP half of the closing handshake). */
 function socketOnEnd(this: WsSocket): void {
-  (this[kWebSocket] as WebSocket)._readyState = CLOSING;
+  const ws = this[kWebSocket] as WebSocket;
+  // Frames published to it earlier in this tick still go out, before our FIN.
+  if (ws._shareBatch !== null) writeShare(ws);
+  ws._readyState = CLOSING;
   // A second end() on a finished socket only builds an error (with its stack trace) that nobody sees.
   if (!this.writableEnded && !this.destroyed) this.end();
 }

@@ -224,3 +224,15 @@ it('maxBackpressure counts the unwritten share: within one tick one message may 
   await a.until(fit + 1);
   expect(a.received).toEqual([...Array.from({ length: fit }, (_, i) => String(i).padStart(120, '.')), 'after drain']);
 });
+
+it('a subscriber whose peer ends TCP mid-tick still gets the tick’s publishes before our FIN', async () => {
+  harness = await startServer();
+  const a = await harness.connect();
+  a.server.subscribe('t');
+  harness.wss.publish('t', 'p1');
+  harness.wss.publish('t', 'p2');
+  // The peer's FIN, as the socket reports it (no close frame: RFC 6455 section 7.1.5's abnormal case).
+  socketOf(a.server).emit('end');
+  await a.until(2);
+  expect(a.received).toEqual(['p1', 'p2']);
+});

@@ -80,6 +80,9 @@ describe('connection timers on a fake clock', () => {
 
   beforeEach(() => {
     vi.useFakeTimers();
+    // A start on a tick boundary: deadlines land exactly on ticks, the case where a timer fires at
+    // its delay to the millisecond (it may, never earlier).
+    vi.setSystemTime(1_700_000_000_000);
     clock = fakeClock();
   });
   afterEach(() => {
@@ -99,9 +102,9 @@ describe('connection timers on a fake clock', () => {
     const { connection, timers } = open({ idleTimeout: 1 }, clock);
     vi.advanceTimersByTime(600);
     timers.touch();
-    vi.advanceTimersByTime(1000);
+    vi.advanceTimersByTime(999);
     expect(connection.calls).toEqual([]);
-    vi.advanceTimersByTime(600 + TICK);
+    vi.advanceTimersByTime(1 + TICK);
     expect(connection.calls).toEqual(['terminate']);
   });
 
@@ -126,9 +129,10 @@ describe('connection timers on a fake clock', () => {
     const { connection } = open({ idleTimeout: 4, sendPingsAutomatically: true }, clock);
     vi.advanceTimersByTime(3000 + TICK);
     expect(connection.calls).toEqual(['ping']);
-    vi.advanceTimersByTime(990);
+    // The ping went at 3,000-3,010 ms; the 1 s pong wait ends at 4,000-4,010 ms.
+    vi.advanceTimersByTime(990 - TICK);
     expect(connection.calls).toEqual(['ping']);
-    vi.advanceTimersByTime(TICK + TICK);
+    vi.advanceTimersByTime(3 * TICK);
     expect(connection.calls).toEqual(['ping', 'terminate']);
     expect(clock.wheel.size).toBe(0);
   });
