@@ -36,6 +36,7 @@ import {
   SetSocketOptions,
   WebSocket,
   WebSocketOptions,
+  kWebSocket,
 } from './websocket';
 import { ConnectionTimerOptions, validateConnectionTimerOptions } from './timers/connection-timers';
 import type { BackpressureOptions } from './backpressure/send-status';
@@ -174,10 +175,6 @@ const CLOSED = 2;
 
 type OriginCheck = (origin: string | undefined) => OriginDecision;
 
-/** Sockets already handed to a WebSocket: a second handleUpgrade on one is a misconfiguration. */
-const upgradedSockets = new WeakSet<Duplex>();
-/** The server tracking each client, so one shared 'close' listener serves every connection. */
-const trackingServer = new WeakMap<ServerWebSocket, WebSocketServer<ServerWebSocket>>();
 
 /** A socket error during the handshake ends only that socket; the process and the others live on. */
 function socketOnError(this: Duplex): void {
@@ -367,19 +364,21 @@ export class WebSocketServer<T extends ServerWebSocket = WebSocket> extends Even
     this.completeUpgrade(result.key, result.protocols, result.offers, req, socket, head, cb);
   }
 
-  private static emitClose(server: WebSocketServer<ServerWebSocket>): void {
+  private static emitClose<C extends ServerWebSocket>(server: WebSocketServer<C>): void {
     server.state = CLOSED;
     server.emit('close');
   }
 
-  /** A tracked client's 'close' listener: drops it, and emits 'close' if close() waits for the last one. */
-  private static onClientClose(this: ServerWebSocket): void {
-    const server = trackingServer.get(this);
-    if (server === undefined) return;
-    trackingServer.delete(this);
-    server.clients.delete(this);
-    if (server.shouldEmitClose && server.clients.size === 0) process.nextTick(WebSocketServer.emitClose, server);
-  }
+  /**
+   * The 'close' listener of this server's tracked clients (`this` is the client): drops it, and emits
+   * 'close' if close() waits for the last one. One function per server, so a connection costs no
+   * closure and no map entry.
+   */
+  private readonly onClientClose = ((server: WebSocketServer<T>) =>
+    function onClientClose(this: T): void {
+      server.clients.delete(this);
+      if (server.shouldEmitClose && server.clients.size === 0) process.nextTick(WebSocketServer.emitClose, server);
+    })(this);
 
   /** Forwards the HTTP server's 'listening' and 'error', and takes its upgrades. */
   private attach(server: HttpServer | HttpsServer | HandshakeServer): () => void {
@@ -444,7 +443,8 @@ export class WebSocketServer<T extends ServerWebSocket = WebSocket> extends Even
       socket.destroy();
       return;
     }
-    if (upgradedSockets.has(socket)) {
+    // A socket handed to a WebSocket carries it (websocket.ts setSocket), as in ws.
+    if ((socket as { [kWebSocket]?: unknown })[kWebSocket] !== undefined) {
       throw new Error(
         'server.handleUpgrade() was called more than once with the same socket, possibly due to a misconfiguration',
       );
@@ -481,7 +481,6 @@ export class WebSocketServer<T extends ServerWebSocket = WebSocket> extends Even
 
     socket.write(`${headers.join('\r\n')}\r\n\r\n`);
     socket.removeListener('error', socketOnError);
-    upgradedSockets.add(socket);
 
     ws.setSocket(socket, head, {
       allowSynchronousEvents: this.options.allowSynchronousEvents,
@@ -493,8 +492,7 @@ export class WebSocketServer<T extends ServerWebSocket = WebSocket> extends Even
 
     if (this.clients !== undefined) {
       this.clients.add(ws);
-      trackingServer.set(ws, this as unknown as WebSocketServer<ServerWebSocket>);
-      ws.on('close', WebSocketServer.onClientClose);
+      ws.on('close', this.onClientClose);
     }
 
     cb(ws, req);
