@@ -60,6 +60,7 @@ import {
 import type { BackpressureOptions, BackpressureStats, SendStatusValue, SlowConsumerPolicy } from './backpressure/send-status';
 import { TopicRegistry, registryOf } from './pubsub/topic-registry';
 import { TopicBatch, shareBytes, writeShare } from './pubsub/topic-batch';
+import { heldPublishedBytes, releaseHeldPublishes } from './pubsub/held-publishes';
 import type { PublishOptions } from './pubsub/publish-batch';
 
 /** Where a socket keeps its WebSocket (ws's kWebSocket). */
@@ -169,6 +170,8 @@ export class WebSocket extends EventEmitter {
   declare _compressMessage: boolean;
   /** @internal Corked until the end of the tick by a publish (src/backpressure/tick-cork.ts). */
   declare _tickCorked: boolean;
+  /** @internal Publishes wait for the end of this connection's fragmented message (src/pubsub/held-publishes.ts). */
+  declare _holdingPublishes: boolean;
   /** @internal */ _closeCode = 1006;
   /** @internal */ _closeMessage: Buffer = EMPTY_BUFFER;
   /** @internal Negotiated extensions by name (set by the server or the client handshake). */
@@ -266,7 +269,7 @@ export class WebSocket extends EventEmitter {
     if (this._socket === null) return this._queuedBytes;
     // Frames gathered for this chunk's one write go to the socket first, so they count, in order.
     if (this._sender !== null) this._sender.flushBatch(undefined);
-    return this._socket.writableLength + this._queuedBytes + shareBytes(this);
+    return this._socket.writableLength + this._queuedBytes + shareBytes(this) + heldPublishedBytes(this);
   }
 
   /** The negotiated extensions, comma-separated. */
@@ -465,6 +468,7 @@ export class WebSocket extends EventEmitter {
       sendOptions.mask = mask;
       sendOptions.rsv1 = false;
       (this._sender as Sender).send(payload, sendOptions, cb);
+      if (fin && this._holdingPublishes) releaseHeldPublishes(this);
     }
   }
 
@@ -645,8 +649,8 @@ for (const name of [
 }
 
 /**
- * The booleans of a WebSocket are bits of its `_flags`: one field instead of ten, 72 bytes less per
- * connection. Each is read and written under its own name (ws's, where ws has it) through accessors.
+ * The booleans of a WebSocket are bits of its `_flags`: one field instead of one per boolean (with
+ * ten of them, 72 bytes less per connection). Each is read and written under its own name (ws's, where ws has it) through accessors.
  */
 const FLAGS = [
   '_closeFrameReceived',
@@ -659,6 +663,7 @@ const FLAGS = [
   '_inMessage',
   '_compressMessage',
   '_tickCorked',
+  '_holdingPublishes',
 ] as const satisfies readonly (keyof WebSocket)[];
 FLAGS.forEach((name, bit) => {
   const mask = 1 << bit;
@@ -820,6 +825,7 @@ function deflated(ws: WebSocket, send: QueuedSend, error: Error | null, result: 
   // RFC 7692 section 6: RSV1 marks a compressed message; the Sender sets it on the first frame only.
   sendOptions.rsv1 = true;
   (ws._sender as Sender).send(result as Buffer, sendOptions, send.cb);
+  if (send.fin && ws._holdingPublishes) releaseHeldPublishes(ws);
   drain(ws);
 }
 
@@ -855,6 +861,7 @@ function dispatch(ws: WebSocket, send: QueuedSend): void {
     sendOptions.mask = send.mask;
     sendOptions.rsv1 = false;
     sender.send(data, sendOptions, send.cb);
+    if (send.fin && ws._holdingPublishes) releaseHeldPublishes(ws);
   } else if (send.op === OP_PING) {
     sender.ping(data, send.mask, send.cb);
   } else if (send.op === OP_PONG) {

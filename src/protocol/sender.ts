@@ -184,6 +184,11 @@ export class Sender {
     this.socket.write(slab.buffer.subarray(start, end), cb === undefined ? slab.onWritten : afterSlabWrite(slab.onWritten, cb));
   }
 
+  /** A message was begun (fin: false) and its last fragment has not been sent (section 5.4). */
+  get inMessage(): boolean {
+    return !this.firstFragment;
+  }
+
   /** Sends a data frame (section 5.6); fragments follow section 5.4: continuations carry opcode 0. */
   send(data: SendData, options: SendOptions, cb?: WriteCallback): void {
     let firstByte: number;

@@ -26,6 +26,8 @@ import type { WebSocket } from '../websocket';
 import { EMPTY_BUFFER } from '../protocol/constants';
 import { corkForTick, flushAtTickEnd, flushIfFull } from '../backpressure/tick-cork';
 import type { Topic } from './topic';
+import type { Sender } from '../protocol/sender';
+import { holdPublishedFrames } from './held-publishes';
 
 /**
  * A batch is written out before a frame would take it past this size. It bounds what one topic holds
@@ -99,8 +101,12 @@ export class TopicBatch {
       ws._shareBatch = null;
       // A connection that went away without our close frame (terminate, the peer's FIN) gets nothing more.
       if (ws._readyState !== OPEN) continue;
-      const socket = ws._socket as NonNullable<WebSocket['_socket']>;
       const start = ws._shareStart;
+      if ((ws._sender as Sender).inMessage) {
+        holdPublishedFrames(ws, buffer, start, length);
+        continue;
+      }
+      const socket = ws._socket as NonNullable<WebSocket['_socket']>;
       // The common case: the whole batch, one object for every subscriber.
       if (start === 0 && (full || socket.writableLength === 0)) {
         socket.write((whole ??= full ? buffer : buffer.subarray(0, length)));
@@ -150,6 +156,10 @@ function writeShareUpTo(ws: WebSocket, end: number): void {
   ws._shareBatch = null;
   const start = ws._shareStart;
   if (end <= start || ws._readyState !== OPEN) return;
+  if ((ws._sender as Sender).inMessage) {
+    holdPublishedFrames(ws, batch.buffer, start, end);
+    return;
+  }
   corkForTick(ws);
   const socket = ws._socket as NonNullable<WebSocket['_socket']>;
   socket.write(shareFor(socket, batch.buffer, start, end));

@@ -236,3 +236,30 @@ it('a subscriber whose peer ends TCP mid-tick still gets the tick’s publishes 
   await a.until(2);
   expect(a.received).toEqual(['p1', 'p2']);
 });
+
+it('publishes wait for the end of a subscriber’s fragmented message (RFC 6455 section 5.4), then follow in order', async () => {
+  harness = await startServer();
+  const a = await harness.connect();
+  const b = await harness.connect();
+  a.server.subscribe('t');
+  b.server.subscribe('t');
+
+  a.server.send('part1-', { fin: false });
+  harness.wss.publish('t', 'p1');
+  await afterTick();
+  await waitFor(() => socketOf(a.server).writableLength === 0);
+  // Held, not written: the frame would land inside the message. It still counts as buffered.
+  expect(a.server.bufferedAmount).toBe(textFrame('p1').length);
+  await b.until(1);
+  harness.wss.publish('t', 'p2');
+  await afterTick();
+  a.server.ping();
+  a.server.send('part2', { fin: true });
+  harness.wss.publish('t', 'p3');
+  await Promise.all([a.until(4), b.until(3)]);
+
+  // ws from npm fails the connection (1002) on a data frame inside a fragmented message.
+  expect(a.received).toEqual(['part1-part2', 'p1', 'p2', 'p3']);
+  expect(b.received).toEqual(['p1', 'p2', 'p3']);
+  expect(a.server.bufferedAmount).toBe(0);
+});
