@@ -4,7 +4,7 @@
  * of a library's cost is Node itself. A minimal opening handshake (RFC 6455 section 4.2.2), a frame
  * parser with no validation at all (no UTF-8 check, no limits, no control-frame rules), unmasking with
  * bufferutil (as ws does), and one write per inbound chunk: every echo produced by a chunk leaves in
- * a single Buffer. Broadcast: the frames of a publisher's chunk are built once and the same Buffer is
+ * a single Buffer; a large frame spanning chunks is echoed piece by piece as it arrives. Broadcast: the frames of a publisher's chunk are built once and the same Buffer is
  * written to every subscriber.
  */
 const crypto = require('node:crypto');
@@ -43,33 +43,42 @@ function writeHeader(out, offset, opcode, length) {
 }
 
 /**
- * Parses every whole frame in `data` and returns { frames: Buffer | null, used }: the server frames
- * answering them (echo of data frames, pong for ping, close for close) and how many bytes were used.
+ * Reads a client frame header (section 5.2) at data[offset..]: { opcode, length, payloadStart }, or
+ * null when the header has not fully arrived.
  */
-function answer(data) {
+function readHeader(data, offset) {
+  if (data.length - offset < 2) return null;
+  const opcode = data[offset] & 0x0f;
+  let length = data[offset + 1] & 0x7f;
+  let header = 2;
+  if (length === 126) {
+    if (data.length - offset < 4) return null;
+    length = data.readUInt16BE(offset + 2);
+    header = 4;
+  } else if (length === 127) {
+    if (data.length - offset < 10) return null;
+    length = data.readUInt32BE(offset + 6);
+    header = 10;
+  }
+  if (data.length - offset < header + 4) return null;
+  return { opcode, length, payloadStart: offset + header + 4 };
+}
+
+/**
+ * Parses every whole frame in `data` from `offset` and returns { frames: Buffer | null, used,
+ * closing }: the server frames answering them (echo of data frames, pong for ping, close for close)
+ * in one Buffer, and the offset after the last whole frame.
+ */
+function answer(data, offset) {
   const frames = [];
   let total = 0;
-  let offset = 0;
   let closing = false;
-  while (data.length - offset >= 2) {
-    const opcode = data[offset] & 0x0f;
-    let length = data[offset + 1] & 0x7f;
-    let header = 2;
-    if (length === 126) {
-      if (data.length - offset < 4) break;
-      length = data.readUInt16BE(offset + 2);
-      header = 4;
-    } else if (length === 127) {
-      if (data.length - offset < 10) break;
-      length = data.readUInt32BE(offset + 6);
-      header = 10;
-    }
-    const start = offset + header + 4;
-    if (data.length < start + length) break;
-    frames.push(opcode, start, length);
-    total += headerLength(length) + length;
-    offset = start + length;
-    if (opcode === OP_CLOSE) {
+  for (let head = readHeader(data, offset); head !== null; head = readHeader(data, offset)) {
+    if (data.length < head.payloadStart + head.length) break;
+    frames.push(head.opcode, head.payloadStart, head.length);
+    total += headerLength(head.length) + head.length;
+    offset = head.payloadStart + head.length;
+    if (head.opcode === OP_CLOSE) {
       closing = true;
       break;
     }
@@ -88,17 +97,59 @@ function answer(data) {
   return { frames: out, used: offset, closing };
 }
 
-function onFrames(socket, role, data) {
-  const { frames, used, closing } = answer(data);
-  if (frames !== null) {
-    if (role === '/pub') {
-      for (const subscriber of subscribers) subscriber.write(frames);
-    } else {
-      socket.write(frames);
+/**
+ * A large frame that spans chunks is answered as it arrives: its header at once, then each chunk's
+ * part unmasked into its own Buffer, so no chunk is copied twice (no reassembly). `stream` holds the
+ * masking key rotated to where the next byte falls (section 5.3: byte i uses key[i mod 4]).
+ */
+function streamPayload(stream, data, offset, pieces) {
+  const take = Math.min(stream.remaining, data.length - offset);
+  const piece = Buffer.allocUnsafe(take);
+  mask(data.subarray(offset, offset + take), stream.key, piece, 0, take);
+  pieces.push(piece);
+  stream.remaining -= take;
+  const shift = take & 3;
+  if (shift !== 0) stream.key = Buffer.from([0, 1, 2, 3].map((i) => stream.key[(i + shift) & 3]));
+  return offset + take;
+}
+
+/** Answers what `data` holds; returns the offset up to which it was used (the rest waits for more). */
+function onFrames(socket, state, data) {
+  const pieces = [];
+  let offset = 0;
+  let closing = false;
+  if (state.stream !== null) {
+    offset = streamPayload(state.stream, data, offset, pieces);
+    if (state.stream.remaining === 0) state.stream = null;
+  }
+  if (state.stream === null) {
+    const whole = answer(data, offset);
+    if (whole.frames !== null) pieces.push(whole.frames);
+    offset = whole.used;
+    closing = whole.closing;
+    const head = closing ? null : readHeader(data, offset);
+    if (head !== null && head.opcode < OP_CLOSE) {
+      const header = Buffer.allocUnsafe(headerLength(head.length));
+      writeHeader(header, 0, head.opcode, head.length);
+      pieces.push(header);
+      state.stream = { remaining: head.length, key: Buffer.from(data.subarray(head.payloadStart - 4, head.payloadStart)) };
+      offset = streamPayload(state.stream, data, head.payloadStart, pieces);
+    }
+  }
+  if (pieces.length > 0) {
+    const targets = state.role === '/pub' ? subscribers : [socket];
+    for (const target of targets) {
+      if (pieces.length === 1) {
+        target.write(pieces[0]);
+        continue;
+      }
+      target.cork();
+      for (const piece of pieces) target.write(piece);
+      target.uncork();
     }
   }
   if (closing) socket.end();
-  return used;
+  return offset;
 }
 
 function upgrade(socket, head) {
@@ -118,21 +169,21 @@ function upgrade(socket, head) {
 function onConnection(socket) {
   socket.setNoDelay(true);
   let pending = null;
-  let role = null;
+  const state = { role: null, stream: null };
   socket.on('data', (chunk) => {
     let data = pending === null ? chunk : Buffer.concat([pending, chunk]);
-    if (role === null) {
+    if (state.role === null) {
       const end = data.indexOf(HEAD_END);
       if (end === -1) {
         pending = data;
         return;
       }
-      role = upgrade(socket, data.subarray(0, end));
-      if (role === null) return;
-      if (role === '/sub') subscribers.add(socket);
+      state.role = upgrade(socket, data.subarray(0, end));
+      if (state.role === null) return;
+      if (state.role === '/sub') subscribers.add(socket);
       data = data.subarray(end + 4);
     }
-    const used = onFrames(socket, role, data);
+    const used = onFrames(socket, state, data);
     pending = used === data.length ? null : data.subarray(used);
   });
   socket.on('close', () => subscribers.delete(socket));
