@@ -23,8 +23,9 @@ interface FloodClientOutput {
   readonly cpu: number;
 }
 
+/** One flood's figures, from autocannon (here) or from the C flood (loadgen-flood.ts). */
 export interface FloodResult {
-  /** Completed responses per second over autocannon's run, whatever their status. */
+  /** Completed responses per second over the flood's run (the C flood: its measured window), whatever their status. */
   readonly responsesPerSecond: number;
   readonly responses: number;
   readonly seconds: number;
@@ -34,15 +35,18 @@ export interface FloodResult {
   readonly unexpected: Readonly<Record<string, number>>;
   /** Responses with a 1xx or 2xx status: upgrades or pages the server should have refused. */
   readonly accepted: number;
-  /** autocannon's errors (timeouts included) and, of them, the timeouts. */
+  /** The client's errors (timeouts included) and, of them, the timeouts. */
   readonly errors: number;
   readonly timeouts: number;
   readonly errorCodes: Readonly<Record<string, number>>;
+  /** TCP connections opened per second; null where the client does not count them (autocannon). */
+  readonly newConnectionsPerSecond: number | null;
   /** The flood client's CPU over its run, as a share of one core. */
   readonly clientCpu: number;
+  /** The span the figures cover, on the wall clock: autocannon's run; the C flood's measured window. */
   readonly startMs: number;
   readonly finishMs: number;
-  /** The first request exactly as autocannon wrote it. */
+  /** The request exactly as the client wrote it. */
   readonly request: string;
 }
 
@@ -98,6 +102,7 @@ export function parseFloodOutput(line: string, expectedStatus: number): FloodRes
     errors: finite(result.errors, 'errors'),
     timeouts: finite(result.timeouts, 'timeouts'),
     errorCodes: output.errorCodes ?? {},
+    newConnectionsPerSecond: null,
     clientCpu: finite(output.cpu, 'cpu'),
     startMs: time(result.start, 'start'),
     finishMs: time(result.finish, 'finish'),

@@ -16,6 +16,9 @@
  *   handshake  connect, upgrade, close handshake, repeat; --concurrency cycles at a time.
  *   idle       opens --conns upgraded connections, prints a "ready" line, holds them until a line
  *              (or EOF) arrives on stdin, then closes them.
+ *   flood      --concurrency connections at a time, each sending an upgrade request the server must
+ *              refuse (--flood bad-key: 400, --flood bad-origin: 403) and counting the answers by
+ *              status; see "flood mode" below.
  * Payloads (--json): deterministic market-data ticks, JSON text, instead of random letters or bytes.
  * Compression (--deflate, echo mode): the handshake offers permessage-deflate with a bare
  * client_max_window_bits, as browsers do (RFC 7692 section 7.1.2.2), and the response's parameters are
@@ -46,6 +49,7 @@
 #include <strings.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <sys/uio.h>
@@ -53,8 +57,10 @@
 #include <unistd.h>
 #include <zlib.h>
 
-enum mode { MODE_ECHO, MODE_BROADCAST, MODE_LATENCY, MODE_HANDSHAKE, MODE_IDLE };
-enum state { C_FREE, C_CONNECTING, C_UPGRADING, C_OPEN, C_CLOSING, C_AWAIT_EOF };
+enum mode { MODE_ECHO, MODE_BROADCAST, MODE_LATENCY, MODE_HANDSHAKE, MODE_IDLE, MODE_FLOOD };
+/* C_ASKED and C_BODY are the flood's: a request sent and its answer's head awaited; the body being read. */
+enum state { C_FREE, C_CONNECTING, C_UPGRADING, C_OPEN, C_CLOSING, C_AWAIT_EOF, C_ASKED, C_BODY };
+enum flood_fault { FLOOD_NONE, FLOOD_BAD_KEY, FLOOD_BAD_ORIGIN };
 enum role { ROLE_ECHO, ROLE_PUBLISHER, ROLE_SUBSCRIBER };
 enum phase { PH_CONNECTING, PH_WARMUP, PH_MEASURE, PH_DRAIN, PH_DONE };
 
@@ -105,6 +111,8 @@ struct options {
   int json;
   int deflate;
   const char *origin;
+  enum flood_fault flood;
+  int nice;
 };
 
 /* What one connection's handshake agreed (RFC 7692 section 7.1); bits are 8-15, 15 when absent. */
@@ -141,12 +149,18 @@ struct conn {
   const struct deflate_pool *deflate_pool;
   z_stream *inflater;
   int msg_compressed;
+  /* flood mode: when the connection last moved on (opened, asked, answered), the status of the answer
+     being read, its body bytes still to come, and whether the server closes after it */
+  uint64_t flood_since;
+  int flood_status;
+  size_t flood_body_left;
+  int flood_server_closes;
 };
 
 static struct options opt = {
     .mode = MODE_ECHO, .port = 0, .path = "/", .conns = 100, .inflight = 16, .size = 32, .text = 0,
     .warmup_s = 1, .duration_s = 5, .sources = 8, .server_pid = 0, .server_core = -1, .gen_core = -1, .rate = 20000, .window = 16,
-    .concurrency = 64, .seed = 0x5eed, .json = 0, .deflate = 0, .origin = NULL,
+    .concurrency = 64, .seed = 0x5eed, .json = 0, .deflate = 0, .origin = NULL, .flood = FLOOD_NONE, .nice = 0,
 };
 
 static int ep = -1;
@@ -181,6 +195,8 @@ struct core_times {
 static struct core_times server_core_at_start, gen_core_at_start;
 static double server_core_busy = -1, server_core_steal = -1, gen_core_busy = -1;
 static double measured_seconds;
+/* The measured window on the wall clock (ms since the epoch), so runs of two generators can be lined up. */
+static double window_start_unix_ms, window_end_unix_ms;
 
 static uint64_t pub_sent, pub_done;
 static uint32_t broadcast_count[BROADCAST_RING];
@@ -201,6 +217,16 @@ static uint64_t histogram[HIST_BUCKETS];
 static uint64_t drain_deadline;
 static int stdin_closed;
 
+/* Flood mode: the one request every connection sends, the answers by status (every one of the run,
+   warmup included, since any wrong answer is a failure), and what went wrong instead of an answer. */
+#define FLOOD_STATUS_LIMIT 600
+static char flood_request[1024];
+static size_t flood_request_len;
+static uint64_t flood_statuses[FLOOD_STATUS_LIMIT];
+static uint64_t flood_answers, flood_connections, flood_closed_early, flood_timeouts;
+static uint64_t flood_answers_at_start, flood_connections_at_start;
+static uint64_t flood_next_expiry_check;
+
 static void fatal(const char *format, ...) {
   va_list args;
   va_start(args, format);
@@ -215,6 +241,12 @@ static uint64_t now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static double unix_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
 static uint64_t cpu_ns(void) {
@@ -639,6 +671,9 @@ static void close_socket(struct conn *c) {
 
 static void snapshot_start(void) {
   t_measure = now_ns();
+  window_start_unix_ms = unix_ms();
+  flood_answers_at_start = flood_answers;
+  flood_connections_at_start = flood_connections;
   messages_at_start = messages;
   bytes_at_start = payload_bytes;
   handshakes_at_start = handshakes;
@@ -655,6 +690,7 @@ static void snapshot_start(void) {
 
 static void snapshot_end(void) {
   uint64_t t = now_ns();
+  window_end_unix_ms = unix_ms();
   measured_seconds = (double)(t - t_measure) / 1e9;
   gen_cpu = (double)(cpu_ns() - gen_cpu_at_start) / (double)(t - t_measure);
   int64_t ticks = server_ticks();
@@ -1122,7 +1158,211 @@ static void keep_left(struct conn *c, const uint8_t *data, size_t len) {
   c->left_len = len;
 }
 
+/* ---- flood mode: upgrade requests the server must refuse ----
+
+   Each of --concurrency connections: connect, send the one pre-built request, read the answer's
+   status line and, by its Content-Length, its body. A server that says Connection: close is left to
+   close (so the TIME_WAIT is its own, and no request goes to a closing socket), then the slot connects
+   again; a server that keeps the connection gets the next request on it as soon as the answer is
+   complete. Every answer is counted by its status: a refusal should be 400 (bad-key) or 403
+   (bad-origin), and anything else, above all a 101, is reported, not fatal, so the run shows it. */
+
+/* 24 base64 characters without padding: they decode to 18 bytes, not the 16 a key must hold (RFC 6455
+   section 4.2.1 item 5), so the answer is 400. */
+#define FLOOD_KEY_MALFORMED "AAAAAAAAAAAAAAAAAAAAAAAA"
+/* The sample nonce of RFC 6455 section 1.3: a valid key, so only the Origin is left to refuse (403). */
+#define FLOOD_KEY_VALID "dGhlIHNhbXBsZSBub25jZQ=="
+/* A connection that neither connects, nor is answered, nor is closed by the server this long is given up. */
+#define FLOOD_TIMEOUT_NS 3000000000ull
+#define FLOOD_EXPIRY_CHECK_NS 100000000ull
+
+static int flood_expected_status(void) { return opt.flood == FLOOD_BAD_KEY ? 400 : 403; }
+
+/* Byte for byte what autocannon writes for bench/load/flood-requests.ts's variants: its request line,
+   Host and Connection: keep-alive, then the handshake fields (RFC 6455 section 4.1) in that file's order.
+   The two Connection fields read as one list, "keep-alive, Upgrade" (RFC 9110 section 5.3). */
+static void prepare_flood_request(void) {
+  int n = snprintf(flood_request, sizeof flood_request,
+                   "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: keep-alive\r\nUpgrade: websocket\r\n"
+                   "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\nOrigin: %s\r\n\r\n",
+                   opt.path, opt.port, opt.flood == FLOOD_BAD_KEY ? FLOOD_KEY_MALFORMED : FLOOD_KEY_VALID, opt.origin);
+  if (n < 0 || (size_t)n >= sizeof flood_request) fatal("flood request too long");
+  flood_request_len = (size_t)n;
+}
+
+static void flood_open(struct conn *c) {
+  open_socket(c);
+  c->flood_since = now_ns();
+  flood_connections++;
+}
+
+/* Ends a connection and, while the flood lasts, opens the next one in its place. */
+static void flood_recycle(struct conn *c) {
+  close_socket(c);
+  if (phase == PH_WARMUP || phase == PH_MEASURE) flood_open(c);
+}
+
+/* Sends the request; a connection the server has just reset is given up like one closed unanswered. */
+static void flood_ask(struct conn *c) {
+  c->state = C_ASKED;
+  c->flood_since = now_ns();
+  ssize_t n = write(c->fd, flood_request, flood_request_len);
+  if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) {
+    flood_closed_early++;
+    flood_recycle(c);
+    return;
+  }
+  if (n < 0 && errno != EAGAIN && errno != EINTR) fatal("write to connection %u: %s", c->id, strerror(errno));
+  size_t written = n < 0 ? 0 : (size_t)n;
+  if (written < flood_request_len) {
+    append_pending(c, (const uint8_t *)flood_request + written, flood_request_len - written);
+    update_events(c, 1);
+  }
+}
+
+/* Whether a field value, a comma-separated list (RFC 9110 section 5.6.1), holds the token, in any case. */
+static int list_has_token(const char *value, const char *token) {
+  size_t token_len = strlen(token);
+  const char *cursor = value;
+  while (*cursor != '\r' && *cursor != 0) {
+    cursor = skip_space(cursor);
+    size_t len = strcspn(cursor, ",\r");
+    size_t trimmed = len;
+    while (trimmed > 0 && (cursor[trimmed - 1] == ' ' || cursor[trimmed - 1] == '\t')) trimmed--;
+    if (trimmed == token_len && strncasecmp(cursor, token, token_len) == 0) return 1;
+    cursor += len;
+    if (*cursor == ',') cursor++;
+  }
+  return 0;
+}
+
+/* Reads one response head: the status (RFC 9110 section 15: three digits, 100 to 599), how long the body
+   is (RFC 9112 section 6.3) and whether the server closes after it (RFC 9112 section 9.6). Returns the
+   head's length, 0 while it is incomplete. */
+static size_t flood_response_head(struct conn *c, const uint8_t *data, size_t len) {
+  const uint8_t *end = memmem(data, len, "\r\n\r\n", 4);
+  if (end == NULL) {
+    if (len > MAX_RESPONSE_HEAD) fatal("connection %u: response head over %d bytes", c->id, MAX_RESPONSE_HEAD);
+    return 0;
+  }
+  size_t head_len = (size_t)(end - data) + 4;
+  if (head_len > MAX_RESPONSE_HEAD) fatal("connection %u: response head too long", c->id);
+  char head[MAX_RESPONSE_HEAD + 1];
+  memcpy(head, data, head_len);
+  head[head_len] = 0;
+  int valid = strncmp(head, "HTTP/1.", 7) == 0 && (head[7] == '0' || head[7] == '1') && head[8] == ' ' &&
+              head[9] >= '1' && head[9] <= '5' && head[10] >= '0' && head[10] <= '9' && head[11] >= '0' &&
+              head[11] <= '9' && (head[12] == ' ' || head[12] == '\r');
+  if (!valid) {
+    head[strcspn(head, "\r")] = 0;
+    fatal("connection %u: not an HTTP/1.x status line: %.80s", c->id, head);
+  }
+  c->flood_status = (head[9] - '0') * 100 + (head[10] - '0') * 10 + (head[11] - '0');
+  /* The generator reads bodies by length only; a refusal has no reason to be chunked. */
+  if (header_value(head, "transfer-encoding") != NULL) fatal("connection %u: a chunked answer, not supported", c->id);
+  const char *connection = header_value(head, "connection");
+  const char *length = header_value(head, "content-length");
+  c->flood_server_closes = connection != NULL && list_has_token(connection, "close");
+  if (length != NULL) {
+    char *after;
+    unsigned long long value = strtoull(length, &after, 10);
+    if (after == length || (*after != '\r' && *after != ' ')) fatal("connection %u: malformed Content-Length", c->id);
+    c->flood_body_left = (size_t)value;
+  } else if (c->flood_status < 200 || c->flood_status == 204 || c->flood_status == 304) {
+    c->flood_body_left = 0;
+  } else {
+    /* No length: the body runs to the end of the connection (RFC 9112 section 6.3 item 8). */
+    c->flood_body_left = SIZE_MAX;
+    c->flood_server_closes = 1;
+  }
+  return head_len;
+}
+
+/* A whole answer is in: count it, then wait for the server to close, or ask again on the same
+   connection when the server keeps it open. A 101 means the server accepted a handshake it had to
+   refuse: counted like any other status, and the connection (now a WebSocket) is dropped. */
+static void flood_answered(struct conn *c) {
+  flood_statuses[c->flood_status]++;
+  flood_answers++;
+  if (c->flood_status == 101) {
+    flood_recycle(c);
+  } else if (c->flood_server_closes) {
+    c->state = C_AWAIT_EOF;
+    c->flood_since = now_ns();
+  } else if (phase == PH_WARMUP || phase == PH_MEASURE) {
+    flood_ask(c);
+  } else {
+    c->state = C_AWAIT_EOF;
+  }
+}
+
+/* The server closed (or reset) the connection: after an answer that said so, the normal end. */
+static void flood_ended(struct conn *c) {
+  if (c->state == C_BODY && c->flood_body_left == SIZE_MAX) flood_answered(c);
+  else if (c->state != C_AWAIT_EOF) flood_closed_early++;
+  if (c->state != C_FREE && c->state != C_CONNECTING) flood_recycle(c);
+}
+
+static void flood_readable(struct conn *c) {
+  /* A failed connect shows as EPOLLERR with EPOLLOUT; on_writable reports it. */
+  if (c->state == C_CONNECTING) return;
+  size_t have = c->left_len;
+  if (have > 0) memcpy(scratch, c->left, have);
+  ssize_t n = read(c->fd, scratch + have, READ_MAX);
+  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+  if (n <= 0) {
+    flood_ended(c);
+    return;
+  }
+  size_t len = have + (size_t)n, pos = 0;
+  c->left_len = 0;
+  while (pos < len) {
+    if (c->state == C_ASKED) {
+      size_t head_len = flood_response_head(c, scratch + pos, len - pos);
+      if (head_len == 0) {
+        keep_left(c, scratch + pos, len - pos);
+        return;
+      }
+      pos += head_len;
+      c->state = C_BODY;
+      /* After a 101 come WebSocket frames, not a body. */
+      if (c->flood_status == 101) {
+        flood_answered(c);
+        return;
+      }
+    } else if (c->state == C_BODY) {
+      size_t take = len - pos < c->flood_body_left ? len - pos : c->flood_body_left;
+      pos += take;
+      if (c->flood_body_left != SIZE_MAX) c->flood_body_left -= take;
+    } else {
+      fatal("connection %u: %zu bytes after a complete answer, never asked for", c->id, len - pos);
+    }
+    if (c->state == C_BODY && c->flood_body_left == 0) {
+      flood_answered(c);
+      if (c->state != C_ASKED && c->state != C_AWAIT_EOF) return;
+    }
+  }
+}
+
+/* Gives up connections stuck longer than FLOOD_TIMEOUT_NS (a lost SYN, an unanswered request, a server
+   that said it would close and does not), checked every FLOOD_EXPIRY_CHECK_NS. */
+static void flood_expire_stalled(void) {
+  uint64_t t = now_ns();
+  if (t < flood_next_expiry_check) return;
+  flood_next_expiry_check = t + FLOOD_EXPIRY_CHECK_NS;
+  for (int i = 0; i < nconns; i++) {
+    struct conn *c = &conns[i];
+    if (c->state == C_FREE || t - c->flood_since < FLOOD_TIMEOUT_NS) continue;
+    flood_timeouts++;
+    flood_recycle(c);
+  }
+}
+
 static void on_readable(struct conn *c) {
+  if (opt.mode == MODE_FLOOD) {
+    flood_readable(c);
+    return;
+  }
   size_t have = c->left_len;
   if (have > 0) memcpy(scratch, c->left, have);
   size_t room = SCRATCH_BYTES - have;
@@ -1154,8 +1394,12 @@ static void on_writable(struct conn *c) {
     socklen_t size = sizeof error;
     getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &error, &size);
     if (error != 0) fatal("connect to 127.0.0.1:%d: %s", opt.port, strerror(error));
-    c->state = C_UPGRADING;
     update_events(c, 0);
+    if (opt.mode == MODE_FLOOD) {
+      flood_ask(c);
+      return;
+    }
+    c->state = C_UPGRADING;
     send_bytes(c, request[c->role][c->key_index], request_len[c->role][c->key_index]);
     return;
   }
@@ -1206,7 +1450,9 @@ static int wait_timeout_ms(void) {
   uint64_t next = phase == PH_WARMUP ? t_start + (uint64_t)(opt.warmup_s * 1e9) : phase == PH_MEASURE ? t_end : t + 10000000;
   if (next <= t) return 0;
   uint64_t ms = (next - t + 999999) / 1000000;
-  return ms > 1000 ? 1000 : (int)ms;
+  /* The flood looks for stalled connections this often, whether or not anything arrives. */
+  uint64_t most = opt.mode == MODE_FLOOD ? FLOOD_EXPIRY_CHECK_NS / 1000000 : 1000;
+  return ms > most ? (int)most : (int)ms;
 }
 
 static void on_all_open(void) {
@@ -1227,10 +1473,13 @@ static void on_all_open(void) {
 
 static void run(void) {
   struct epoll_event events[1024];
-  if (opt.mode == MODE_HANDSHAKE) {
+  if (opt.mode == MODE_HANDSHAKE || opt.mode == MODE_FLOOD) {
     t_start = now_ns();
     begin_phases();
-    for (int i = 0; i < nconns; i++) open_socket(&conns[i]);
+    for (int i = 0; i < nconns; i++) {
+      if (opt.mode == MODE_FLOOD) flood_open(&conns[i]);
+      else open_socket(&conns[i]);
+    }
     started = nconns;
   } else {
     t_start = now_ns();
@@ -1259,7 +1508,7 @@ static void run(void) {
       if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) on_readable(c);
       if (c->state != C_FREE && (events[i].events & EPOLLOUT)) on_writable(c);
     }
-    if (!all_open && opt.mode != MODE_HANDSHAKE) {
+    if (!all_open && opt.mode != MODE_HANDSHAKE && opt.mode != MODE_FLOOD) {
       open_more();
       if (opened == nconns) {
         all_open = 1;
@@ -1271,16 +1520,53 @@ static void run(void) {
       continue;
     }
     if (opt.mode == MODE_BROADCAST) publish_more();
+    if (opt.mode == MODE_FLOOD) flood_expire_stalled();
     if (opt.mode == MODE_LATENCY && phase == PH_MEASURE && now_ns() >= t_end) latency_send_due();
     if (phase != PH_CONNECTING) advance_phases();
     if (phase == PH_DONE) break;
   }
 }
 
+/* A JSON string (RFC 8259 section 7): quotes, backslashes and control characters escaped. */
+static void print_json_string(const char *text, size_t len) {
+  putchar('"');
+  for (size_t i = 0; i < len; i++) {
+    unsigned char ch = (unsigned char)text[i];
+    if (ch == '"' || ch == '\\') printf("\\%c", ch);
+    else if (ch == '\r') fputs("\\r", stdout);
+    else if (ch == '\n') fputs("\\n", stdout);
+    else if (ch < 0x20) printf("\\u%04x", ch);
+    else putchar(ch);
+  }
+  putchar('"');
+}
+
+/* The flood's own fields: every answer of the run by status, the 1xx and 2xx among them (handshakes
+   accepted that had to be refused), what went wrong instead of an answer, the TCP connections opened
+   in the measured window, and the request as sent. */
+static void print_flood_fields(void) {
+  uint64_t accepted = 0;
+  printf(",\"flood\":\"%s\",\"expected_status\":%d,\"statuses\":{", opt.flood == FLOOD_BAD_KEY ? "bad-key" : "bad-origin",
+         flood_expected_status());
+  const char *separator = "";
+  for (int status = 100; status < FLOOD_STATUS_LIMIT; status++) {
+    if (flood_statuses[status] == 0) continue;
+    printf("%s\"%d\":%llu", separator, status, (unsigned long long)flood_statuses[status]);
+    separator = ",";
+    if (status < 300) accepted += flood_statuses[status];
+  }
+  printf("},\"accepted\":%llu,\"closed_early\":%llu,\"timeouts\":%llu,\"connections\":%llu,\"request\":",
+         (unsigned long long)accepted, (unsigned long long)flood_closed_early, (unsigned long long)flood_timeouts,
+         (unsigned long long)(flood_connections - flood_connections_at_start));
+  print_json_string(flood_request, flood_request_len);
+}
+
 static void print_result(void) {
-  const char *names[] = {"echo", "broadcast", "latency", "handshake", "idle"};
+  const char *names[] = {"echo", "broadcast", "latency", "handshake", "idle", "flood"};
   double seconds = measured_seconds > 0 ? measured_seconds : 1;
-  uint64_t count = opt.mode == MODE_HANDSHAKE ? handshakes - handshakes_at_start : messages - messages_at_start;
+  uint64_t count = opt.mode == MODE_HANDSHAKE ? handshakes - handshakes_at_start
+                   : opt.mode == MODE_FLOOD   ? flood_answers - flood_answers_at_start
+                                              : messages - messages_at_start;
   printf("{\"mode\":\"%s\",\"conns\":%d,\"size\":%zu,\"seconds\":%.4f,\"count\":%llu,\"rate\":%.1f,"
          "\"payload_mb_per_s\":%.3f,\"gen_cpu\":%.4f,\"server_cpu\":%.4f,\"server_core_busy\":%.4f,"
          "\"server_core_steal\":%.4f,\"gen_core_busy\":%.4f",
@@ -1292,6 +1578,8 @@ static void print_result(void) {
   printf(",\"wire_out_bytes\":%llu,\"wire_in_bytes\":%llu,\"wire_out_per_msg\":%.1f,\"wire_in_per_msg\":%.1f",
          (unsigned long long)out, (unsigned long long)in, count > 0 ? (double)out / (double)count : 0,
          count > 0 ? (double)in / (double)count : 0);
+  printf(",\"window_start_unix_ms\":%.1f,\"window_end_unix_ms\":%.1f", window_start_unix_ms, window_end_unix_ms);
+  if (opt.mode == MODE_FLOOD) print_flood_fields();
   if (opt.deflate) {
     const struct deflate_params *p = &reported_deflate;
     printf(",\"compressed_reply_share\":%.4f,\"deflate\":{\"server_no_context_takeover\":%s,"
@@ -1341,7 +1629,12 @@ static void parse_args(int argc, char **argv) {
       else if (strcmp(value, "latency") == 0) opt.mode = MODE_LATENCY;
       else if (strcmp(value, "handshake") == 0) opt.mode = MODE_HANDSHAKE;
       else if (strcmp(value, "idle") == 0) opt.mode = MODE_IDLE;
+      else if (strcmp(value, "flood") == 0) opt.mode = MODE_FLOOD;
       else fatal("unknown mode %s", value);
+    } else if (strcmp(name, "--flood") == 0) {
+      if (strcmp(value, "bad-key") == 0) opt.flood = FLOOD_BAD_KEY;
+      else if (strcmp(value, "bad-origin") == 0) opt.flood = FLOOD_BAD_ORIGIN;
+      else fatal("unknown flood %s (bad-key or bad-origin)", value);
     } else if (strcmp(name, "--port") == 0) opt.port = (int)number_arg(name, value);
     else if (strcmp(name, "--path") == 0) opt.path = value;
     else if (strcmp(name, "--conns") == 0) opt.conns = (int)number_arg(name, value);
@@ -1358,6 +1651,7 @@ static void parse_args(int argc, char **argv) {
     else if (strcmp(name, "--concurrency") == 0) opt.concurrency = (int)number_arg(name, value);
     else if (strcmp(name, "--seed") == 0) opt.seed = (uint64_t)number_arg(name, value);
     else if (strcmp(name, "--origin") == 0) opt.origin = value;
+    else if (strcmp(name, "--nice") == 0) opt.nice = (int)number_arg(name, value);
     else fatal("unknown option %s", name);
   }
   if (opt.port <= 0 || opt.port > 65535) fatal("--port is required");
@@ -1377,11 +1671,20 @@ static void parse_args(int argc, char **argv) {
   if (opt.origin != NULL && (strlen(opt.origin) > 256 || strpbrk(opt.origin, "\r\n") != NULL)) {
     fatal("--origin must be one line of at most 256 characters");
   }
+  if ((opt.mode == MODE_FLOOD) != (opt.flood != FLOOD_NONE)) fatal("--flood goes with --mode flood, and it needs one");
+  if (opt.mode == MODE_FLOOD && opt.origin == NULL) {
+    fatal("flood mode needs --origin: an allowed one for bad-key, a refused one for bad-origin");
+  }
+  if (strlen(opt.path) > 256 || strpbrk(opt.path, "\r\n ") != NULL) fatal("--path must be at most 256 characters, no spaces or line ends");
+  if (opt.nice < 0 || opt.nice > 19) fatal("--nice must be 0 to 19");
 }
 
 int main(int argc, char **argv) {
   parse_args(argc, argv);
   signal(SIGPIPE, SIG_IGN);
+  /* A generator sharing its core with another (the flood beside the live connections) can yield to it,
+     so the other's timings measure the server and not a wait for the core. */
+  if (opt.nice > 0 && setpriority(PRIO_PROCESS, 0, opt.nice) < 0) fatal("setpriority: %s", strerror(errno));
   /* Timer wake-ups on time to the microsecond: the default 50 us slack would blur the open loop. */
   prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
   rng_state = opt.seed * 0x9E3779B97F4A7C15ull + 1;
@@ -1395,7 +1698,7 @@ int main(int argc, char **argv) {
   if (opt.mode == MODE_BROADCAST) {
     subscribers = opt.conns;
     nconns = opt.conns + 1;
-  } else if (opt.mode == MODE_HANDSHAKE) {
+  } else if (opt.mode == MODE_HANDSHAKE || opt.mode == MODE_FLOOD) {
     nconns = opt.concurrency;
   } else {
     nconns = opt.conns;
@@ -1408,6 +1711,7 @@ int main(int argc, char **argv) {
     conns[i].role = opt.mode == MODE_BROADCAST ? (i == 0 ? ROLE_PUBLISHER : ROLE_SUBSCRIBER) : ROLE_ECHO;
   }
   prepare_requests();
+  if (opt.mode == MODE_FLOOD) prepare_flood_request();
 
   if (opt.mode == MODE_LATENCY) {
     timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);

@@ -3,7 +3,7 @@
  * command line) and which number of its result is the row's figure. Sizes are payload bytes; every
  * echo is checked byte for byte (after inflating it, when compressed).
  */
-export type LoadgenMode = 'echo' | 'broadcast' | 'latency' | 'handshake' | 'idle';
+export type LoadgenMode = 'echo' | 'broadcast' | 'latency' | 'handshake' | 'idle' | 'flood';
 
 /** One JSON line printed by loadgen.c; fields a mode does not measure are absent. */
 export interface LoadgenResult {

@@ -6,12 +6,12 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { buildLoadgen, zlibHint } from '../../bench/load/build-loadgen';
-import { freePort, runLoadgen, startServer } from '../../bench/load/processes';
-import type { RunningServer } from '../../bench/load/processes';
+import { describe, expect, it } from 'vitest';
+import { zlibHint } from '../../bench/load/build-loadgen';
+import { freePort, runLoadgen } from '../../bench/load/processes';
 import { deflateRows, SERVERS, ServerDefinition } from '../../bench/load/servers';
 import type { LoadgenResult } from '../../bench/load/workloads';
+import { useLoadgenSession } from './helpers/loadgen-session';
 
 const DEFLATE_ECHO = ['--mode', 'echo', '--conns', '4', '--inflight', '4', '--size', '1024', '--json', '--deflate'];
 const SECOND = ['--warmup', '0.3', '--duration', '1'];
@@ -33,22 +33,12 @@ const UWS_BINARY = path.join(
   `uws_${process.platform}_${process.arch}_${process.versions.modules}.node`,
 );
 
-let binary = '';
-let running: RunningServer | null = null;
-
-beforeAll(() => {
-  binary = buildLoadgen();
-});
-
-afterEach(async () => {
-  await running?.stop();
-  running = null;
-});
+const session = useLoadgenSession();
 
 async function run(definition: ServerDefinition, args: readonly string[] = DEFLATE_ECHO): Promise<LoadgenResult> {
   const port = await freePort();
-  running = await startServer(definition, port);
-  return runLoadgen(binary, [...args, ...SECOND, '--port', String(port), '--server-pid', String(running.pid)], { timeoutMs: 15_000 });
+  const running = await session.start(definition, port);
+  return runLoadgen(session.binary, [...args, ...SECOND, '--port', String(port), '--server-pid', String(running.pid)], { timeoutMs: 15_000 });
 }
 
 describe('loadgen --deflate against real servers', () => {

@@ -4,12 +4,11 @@
  * report CPU for both sides. Short runs; no figure is asserted beyond "something was measured".
  */
 import path from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { buildLoadgen } from '../../bench/load/build-loadgen';
-import { freePort, runLoadgen, startServer } from '../../bench/load/processes';
-import type { RunningServer } from '../../bench/load/processes';
+import { describe, expect, it } from 'vitest';
+import { freePort, runLoadgen } from '../../bench/load/processes';
 import { SERVERS, ServerDefinition } from '../../bench/load/servers';
 import type { LoadgenResult } from '../../bench/load/workloads';
+import { useLoadgenSession } from './helpers/loadgen-session';
 
 const SHORT = ['--warmup', '0.2', '--duration', '0.5'];
 const FLOOR = SERVERS.find((server) => server.id === 'node-floor') as ServerDefinition;
@@ -18,22 +17,12 @@ function fixture(fault: string): ServerDefinition {
   return { id: `fixture-${fault}`, label: fault, args: [path.join(__dirname, 'helpers', 'fixture-server.js'), fault], env: {}, tier: null, deflate: [] };
 }
 
-let binary = '';
-let running: RunningServer | null = null;
-
-beforeAll(() => {
-  binary = buildLoadgen();
-});
-
-afterEach(async () => {
-  await running?.stop();
-  running = null;
-});
+const session = useLoadgenSession();
 
 async function run(definition: ServerDefinition, args: readonly string[]): Promise<LoadgenResult> {
   const port = await freePort();
-  running = await startServer(definition, port);
-  return runLoadgen(binary, [...args, ...SHORT, '--port', String(port), '--server-pid', String(running.pid), '--server-core', '0', '--gen-core', '1'], {
+  const running = await session.start(definition, port);
+  return runLoadgen(session.binary, [...args, ...SHORT, '--port', String(port), '--server-pid', String(running.pid), '--server-core', '0', '--gen-core', '1'], {
     timeoutMs: 15_000,
   });
 }
@@ -81,10 +70,9 @@ describe('loadgen against the Node floor server', () => {
 
   it('idle: holds its connections open until told to close them', async () => {
     const port = await freePort();
-    running = await startServer(FLOOR, port);
-    const server = running;
+    const server = await session.start(FLOOR, port);
     let ready = 0;
-    const result = await runLoadgen(binary, ['--mode', 'idle', '--conns', '50', '--port', String(port)], {
+    const result = await runLoadgen(session.binary, ['--mode', 'idle', '--conns', '50', '--port', String(port)], {
       timeoutMs: 15_000,
       onReady: async (event) => {
         ready = event.conns;

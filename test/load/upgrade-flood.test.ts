@@ -4,35 +4,24 @@
  * 10.2), whatever the server; the generator's connections need an allowed Origin to be let in. Short
  * floods; nothing is asserted about rates.
  */
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { buildLoadgen } from '../../bench/load/build-loadgen';
+import { describe, expect, it } from 'vitest';
 import { ALLOWED_ORIGIN, FLOOD_VARIANTS, ORIGINS_ENV } from '../../bench/load/flood-requests';
 import { runFlood } from '../../bench/load/flood-runner';
-import { freePort, runLoadgen, startServer } from '../../bench/load/processes';
-import type { RunningServer } from '../../bench/load/processes';
+import { freePort, runLoadgen } from '../../bench/load/processes';
 import { SERVERS, ServerDefinition } from '../../bench/load/servers';
 import { selectKernel } from '../../src/kernels/select';
+import { useLoadgenSession } from './helpers/loadgen-session';
 
 const defaultTier = selectKernel({}).info.name;
 const FLOODED = ['ws', 'uws', `simdws-${defaultTier}`].map((id) => SERVERS.find((server) => server.id === id) as ServerDefinition);
 const SIMDWS = FLOODED[2];
 const ECHO = ['--mode', 'echo', '--conns', '2', '--inflight', '2', '--size', '32', '--warmup', '0.2', '--duration', '0.5'];
 
-let binary = '';
-let running: RunningServer | null = null;
-
-beforeAll(() => {
-  binary = buildLoadgen();
-});
-
-afterEach(async () => {
-  await running?.stop();
-  running = null;
-});
+const session = useLoadgenSession();
 
 async function start(definition: ServerDefinition): Promise<number> {
   const port = await freePort();
-  running = await startServer({ ...definition, env: { ...definition.env, [ORIGINS_ENV]: ALLOWED_ORIGIN } }, port);
+  await session.start({ ...definition, env: { ...definition.env, [ORIGINS_ENV]: ALLOWED_ORIGIN } }, port);
   return port;
 }
 
@@ -62,13 +51,13 @@ describe('the upgrade flood against each server with an allow-list', () => {
 describe('the live connections', () => {
   it('are let in with an allowed Origin (loadgen --origin) and echo correctly', async () => {
     const port = await start(SIMDWS);
-    const result = await runLoadgen(binary, [...ECHO, '--origin', ALLOWED_ORIGIN, '--port', String(port)], { timeoutMs: 15_000 });
+    const result = await runLoadgen(session.binary, [...ECHO, '--origin', ALLOWED_ORIGIN, '--port', String(port)], { timeoutMs: 15_000 });
     expect(result.count).toBeGreaterThan(10);
   });
 
   it('are refused with 403 without an Origin, so the flag is what lets them in', async () => {
     const port = await start(SIMDWS);
-    await expect(runLoadgen(binary, [...ECHO, '--port', String(port)], { timeoutMs: 15_000 })).rejects.toThrow(
+    await expect(runLoadgen(session.binary, [...ECHO, '--port', String(port)], { timeoutMs: 15_000 })).rejects.toThrow(
       /upgrade refused: HTTP\/1\.1 403/,
     );
   });
