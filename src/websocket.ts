@@ -506,7 +506,8 @@ export class WebSocket extends EventEmitter {
     // Published frames are shared and unmasked: a client must mask each frame with its own key (5.3).
     if (!this._isServer) throw new Error('Only server-side connections can subscribe to topics');
     if (this._readyState !== OPEN) return false;
-    // A publish writes to the socket directly: what this chunk gathered must leave before it.
+    // A publish's share is written to the socket itself (src/pubsub/topic-batch.ts), not through the
+    // Sender: what this chunk gathered must leave before it.
     if (this._sender !== null) this._sender.endBatch();
     return registryOf(this).subscribe(this, topic);
   }
@@ -989,7 +990,7 @@ function socketOnData(this: WsSocket, chunk: Buffer): void {
   if (ws._timers !== null) ws._timers.touch();
   const sender = ws._sender as Sender;
   // The small frames this chunk calls for (echoes, pongs) are gathered into one write. A subscribed
-  // connection does not gather: a publish writes its frames to the socket directly, and must not
+  // connection does not gather: its share of the publishes is written to the socket itself, and must not
   // overtake earlier sends (subscribe ends the gathering for the same reason).
   if (ws._topics === null) sender.startBatch();
   // Per-chunk corking: every write made while this chunk is handled leaves in one syscall.
