@@ -4,7 +4,6 @@
  * compressed reply, or break what they agreed (context takeover, window size). Short runs; no figure is
  * asserted beyond "something was measured" and the payloads' compressibility.
  */
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { zlibHint } from '../../bench/load/build-loadgen';
@@ -12,6 +11,7 @@ import { freePort, runLoadgen } from '../../bench/load/processes';
 import { deflateRows, SERVERS, ServerDefinition } from '../../bench/load/servers';
 import type { LoadgenResult } from '../../bench/load/workloads';
 import { useLoadgenSession } from './helpers/loadgen-session';
+import { uwsBinaryShipped } from '../interop/helpers/uws-server';
 
 const DEFLATE_ECHO = ['--mode', 'echo', '--conns', '4', '--inflight', '4', '--size', '1024', '--json', '--deflate'];
 const SECOND = ['--warmup', '0.3', '--duration', '1'];
@@ -27,11 +27,6 @@ function compressed(id: string): ServerDefinition {
 function fixture(fault: string): ServerDefinition {
   return { id: `fixture-${fault}`, label: fault, args: [path.join(__dirname, 'helpers', 'fixture-server.js'), fault], env: {}, tier: null, deflate: [] };
 }
-
-const UWS_BINARY = path.join(
-  __dirname, '..', '..', 'node_modules', '@trufflesuite', 'uws-js-unofficial', 'binaries',
-  `uws_${process.platform}_${process.arch}_${process.versions.modules}.node`,
-);
 
 const session = useLoadgenSession();
 
@@ -55,7 +50,7 @@ describe('loadgen --deflate against real servers', () => {
     expect(result.wire_in_per_msg).toBeLessThan(1024 / 3);
   });
 
-  it.skipIf(!existsSync(UWS_BINARY))('uWebSockets.js with DEDICATED_COMPRESSOR_3KB: a 9-bit server window, shared inflation', async () => {
+  it.skipIf(!uwsBinaryShipped())('uWebSockets.js with DEDICATED_COMPRESSOR_3KB: a 9-bit server window, shared inflation', async () => {
     const result = await run(compressed('uws'));
     expect(result.deflate).toMatchObject({ server_max_window_bits: 9, client_no_context_takeover: true });
     expect(result.compressed_reply_share).toBe(1);

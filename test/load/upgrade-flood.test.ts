@@ -11,6 +11,7 @@ import { freePort, runLoadgen } from '../../bench/load/processes';
 import { SERVERS, ServerDefinition } from '../../bench/load/servers';
 import { selectKernel } from '../../src/kernels/select';
 import { useLoadgenSession } from './helpers/loadgen-session';
+import { uwsBinaryShipped } from '../interop/helpers/uws-server';
 
 const defaultTier = selectKernel({}).info.name;
 const FLOODED = ['ws', 'uws', `simdws-${defaultTier}`].map((id) => SERVERS.find((server) => server.id === id) as ServerDefinition);
@@ -27,7 +28,8 @@ async function start(definition: ServerDefinition): Promise<number> {
 
 describe('the upgrade flood against each server with an allow-list', () => {
   for (const server of FLOODED) {
-    it(`${server.label}: every response has the expected status, none accepts`, async () => {
+    // uWebSockets.js ships no binary for some Node versions (Node 24); its row is skipped there, as in test/interop.
+    it.skipIf(server.id === 'uws' && !uwsBinaryShipped())(`${server.label}: every response has the expected status, none accepts`, async () => {
       const port = await start(server);
       for (const variant of FLOOD_VARIANTS) {
         const result = await runFlood({
