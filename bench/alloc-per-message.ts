@@ -24,6 +24,7 @@ import { endAllGenerators } from './alloc/paused-generator';
 import { renderSection, SanityCheck, SECTION_NAME, workloadTable } from './alloc/results-writer';
 import { ALLOC_WORKLOADS, AllocWorkload } from './alloc/workloads';
 import { runMain } from './lib/run-main';
+import { pickFromEnv, positiveFromEnv, unavailableTier } from './lib/env-settings';
 
 const RESULTS_FILE = path.join(__dirname, 'RESULTS.md');
 const MEASURED_SERVERS = ['node-floor', 'ws', 'simdws-native', 'simdws-wasm', 'simdws-ts'];
@@ -31,32 +32,6 @@ const EXTRA_BYTES = 100;
 const SANITY_WORKLOAD = 'echo-32b';
 /** Windows tried per window wanted before a row is given up (a collection costs a window). */
 const ATTEMPTS_PER_WINDOW = 4;
-
-function positive(name: string, fallback: number): number {
-  const value = Number(process.env[name] ?? fallback);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number`);
-  return value;
-}
-
-function pick<T>(name: string, all: readonly T[], idOf: (entry: T) => string): readonly T[] {
-  const wanted = process.env[name];
-  if (wanted === undefined || wanted === '') return all;
-  const ids = wanted.split(',').map((id) => id.trim());
-  const unknown = ids.filter((id) => !all.some((entry) => idOf(entry) === id));
-  if (unknown.length > 0) throw new Error(`${name}: unknown ${unknown.join(', ')}; known: ${all.map(idOf).join(', ')}`);
-  return all.filter((entry) => ids.includes(idOf(entry)));
-}
-
-/** simdws tiers that cannot load here are left out, with the reason. */
-function unavailableTier(server: ServerDefinition): string | null {
-  if (server.tier === null) return null;
-  try {
-    selectKernel({ SIMDWS_KERNEL: server.tier });
-    return null;
-  } catch (error) {
-    return (error as Error).message;
-  }
-}
 
 /** The test-only server: simdws's echo with one Buffer.alloc(EXTRA_BYTES) more per message, on the default tier. */
 function extraAllocServer(plain: ServerDefinition): ServerDefinition {
@@ -88,16 +63,16 @@ function printSites(row: AllocRow): void {
 
 async function main(): Promise<void> {
   const startedAt = Date.now();
-  const windows = Math.round(positive('SIMDWS_ALLOC_WINDOWS', 3));
+  const windows = Math.round(positiveFromEnv('SIMDWS_ALLOC_WINDOWS', 3));
   const settings: AllocSettings = {
     windows,
     maxAttempts: windows * ATTEMPTS_PER_WINDOW,
-    warmupMs: positive('SIMDWS_ALLOC_WARMUP_S', 3) * 1000,
-    semiSpaceMiB: Math.round(positive('SIMDWS_ALLOC_SEMI_SPACE_MIB', 64)),
+    warmupMs: positiveFromEnv('SIMDWS_ALLOC_WARMUP_S', 3) * 1000,
+    semiSpaceMiB: Math.round(positiveFromEnv('SIMDWS_ALLOC_SEMI_SPACE_MIB', 64)),
     profile: process.env.SIMDWS_ALLOC_PROFILE === '1',
   };
-  const candidates = pick('SIMDWS_ALLOC_SERVERS', SERVERS.filter((server) => MEASURED_SERVERS.includes(server.id)), (server) => server.id);
-  const workloads = pick('SIMDWS_ALLOC_WORKLOADS', ALLOC_WORKLOADS, (workload: AllocWorkload) => workload.load.id);
+  const candidates = pickFromEnv('SIMDWS_ALLOC_SERVERS', SERVERS.filter((server) => MEASURED_SERVERS.includes(server.id)), (server) => server.id);
+  const workloads = pickFromEnv('SIMDWS_ALLOC_WORKLOADS', ALLOC_WORKLOADS, (workload: AllocWorkload) => workload.load.id);
   const full = candidates.length === MEASURED_SERVERS.length && workloads.length === ALLOC_WORKLOADS.length;
   const binary = buildLoadgen();
   const serverLines: string[] = [];

@@ -54,9 +54,14 @@ function fail(what: string): never {
   throw new Error(`flood client output: ${what}`);
 }
 
-function finite(value: unknown, what: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) fail(`${what} is not a number >= 0`);
+/** `value` as a finite number >= 0; `onError` throws, naming the output it came from. */
+export function nonNegative(value: unknown, what: string, onError: (what: string) => never): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) onError(`${what} is not a number >= 0`);
   return value;
+}
+
+function finite(value: unknown, what: string): number {
+  return nonNegative(value, what, fail);
 }
 
 function time(value: unknown, what: string): number {

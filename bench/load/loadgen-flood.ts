@@ -6,6 +6,7 @@
  */
 import type { FloodVariant, FloodVariantId } from './flood-requests';
 import type { FloodResult } from './flood-result';
+import { nonNegative } from './flood-result';
 import { GENERATOR_CORE, runLoadgen } from './processes';
 import type { LoadgenResult } from './workloads';
 
@@ -59,8 +60,7 @@ function fail(what: string): never {
 }
 
 function count(value: unknown, what: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) fail(`${what} is not a number >= 0`);
-  return value;
+  return nonNegative(value, what, fail);
 }
 
 export function loadgenFloodArgs(run: Omit<LoadgenFloodRun, 'binary'>): string[] {

@@ -25,6 +25,7 @@ import { commonLimit, Limit, limitOf, median, summarize } from './stats';
 import { renderChart } from './svg-chart';
 import { DeflateAgreement, figureOf, LoadgenResult, memoryFigure, MemoryResult, Workload, WORKLOADS } from './workloads';
 import { runMain } from '../lib/run-main';
+import { pickFromEnv, positiveFromEnv, sleep, unavailableTier } from '../lib/env-settings';
 
 const BENCH_DIR = path.join(__dirname, '..');
 const RESULTS_FILE = path.join(BENCH_DIR, 'RESULTS.md');
@@ -48,45 +49,17 @@ interface Outcome {
   readonly note: string;
 }
 
-function positive(name: string, fallback: number): number {
-  const value = Number(process.env[name] ?? fallback);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number`);
-  return value;
-}
-
-function pick<T extends { id: string }>(name: string, all: readonly T[]): readonly T[] {
-  const wanted = process.env[name];
-  if (wanted === undefined || wanted === '') return all;
-  const ids = wanted.split(',').map((id) => id.trim());
-  const unknown = ids.filter((id) => !all.some((entry) => entry.id === id));
-  if (unknown.length > 0) throw new Error(`${name}: unknown ${unknown.join(', ')}; known: ${all.map((entry) => entry.id).join(', ')}`);
-  return all.filter((entry) => ids.includes(entry.id));
-}
-
 function settingsFromEnv(): Settings {
   const limited = (name: string): boolean => (process.env[name] ?? '') !== '';
   return {
     full: !limited('SIMDWS_LOAD_SERVERS') && !limited('SIMDWS_LOAD_WORKLOADS'),
-    runs: Math.round(positive('SIMDWS_LOAD_RUNS', 3)),
-    warmupSeconds: positive('SIMDWS_LOAD_WARMUP_S', 1),
-    durationSeconds: positive('SIMDWS_LOAD_DURATION_S', 5),
-    servers: pick('SIMDWS_LOAD_SERVERS', SERVERS),
-    workloads: pick('SIMDWS_LOAD_WORKLOADS', WORKLOADS),
+    runs: Math.round(positiveFromEnv('SIMDWS_LOAD_RUNS', 3)),
+    warmupSeconds: positiveFromEnv('SIMDWS_LOAD_WARMUP_S', 1),
+    durationSeconds: positiveFromEnv('SIMDWS_LOAD_DURATION_S', 5),
+    servers: pickFromEnv('SIMDWS_LOAD_SERVERS', SERVERS, (server) => server.id),
+    workloads: pickFromEnv('SIMDWS_LOAD_WORKLOADS', WORKLOADS, (workload) => workload.id),
   };
 }
-
-/** simdws tiers that cannot load here (say, no compiler for the native addon) are left out, with the reason. */
-function unavailableTier(server: ServerDefinition): string | null {
-  if (server.tier === null) return null;
-  try {
-    selectKernel({ SIMDWS_KERNEL: server.tier });
-    return null;
-  } catch (error) {
-    return (error as Error).message;
-  }
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function settledRss(server: RunningServer): Promise<number> {
   await server.collectGarbage();

@@ -34,6 +34,7 @@ import { SERVERS, ServerDefinition } from './servers';
 import { renderChart } from './svg-chart';
 import type { LoadgenResult } from './workloads';
 import { runMain } from '../lib/run-main';
+import { pickFromEnv, positiveFromEnv, sleep } from '../lib/env-settings';
 
 const BENCH_DIR = path.join(__dirname, '..');
 const RESULTS_FILE = path.join(BENCH_DIR, 'RESULTS.md');
@@ -55,28 +56,18 @@ interface Settings {
   readonly servers: readonly ServerDefinition[];
 }
 
-function positive(name: string, fallback: number): number {
-  const value = Number(process.env[name] ?? fallback);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number`);
-  return value;
-}
-
 function settingsFromEnv(): Settings {
   const candidates = SERVER_IDS.map((id) => SERVERS.find((server) => server.id === id) as ServerDefinition);
-  const wanted = (process.env.SIMDWS_FLOOD_SERVERS ?? '').split(',').map((id) => id.trim()).filter((id) => id !== '');
-  const unknown = wanted.filter((id) => !SERVER_IDS.includes(id));
-  if (unknown.length > 0) throw new Error(`SIMDWS_FLOOD_SERVERS: unknown ${unknown.join(', ')}; known: ${SERVER_IDS.join(', ')}`);
+  const servers = pickFromEnv('SIMDWS_FLOOD_SERVERS', candidates, (server) => server.id);
   return {
-    full: wanted.length === 0,
-    runs: Math.round(positive('SIMDWS_FLOOD_RUNS', 3)),
-    warmupSeconds: positive('SIMDWS_FLOOD_WARMUP_S', 2),
-    durationSeconds: positive('SIMDWS_FLOOD_DURATION_S', 4),
-    floodConnections: Math.round(positive('SIMDWS_FLOOD_CONNECTIONS', 64)),
-    servers: wanted.length === 0 ? candidates : candidates.filter((server) => wanted.includes(server.id)),
+    full: servers === candidates,
+    runs: Math.round(positiveFromEnv('SIMDWS_FLOOD_RUNS', 3)),
+    warmupSeconds: positiveFromEnv('SIMDWS_FLOOD_WARMUP_S', 2),
+    durationSeconds: positiveFromEnv('SIMDWS_FLOOD_DURATION_S', 4),
+    floodConnections: Math.round(positiveFromEnv('SIMDWS_FLOOD_CONNECTIONS', 64)),
+    servers,
   };
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 function liveFigures(result: LoadgenResult): LiveFigures {
   return {
