@@ -3,7 +3,8 @@
  * socket, with ws's Sender API (send, ping, pong, close) and callback semantics (the callback runs when
  * the socket has written the frame, with the error if it could not).
  *
- * Headers go into a shared slab (src/buffers/slab-pool.ts), never into a Buffer allocated per send.
+ * Headers go into a shared slab (src/buffers/slab-pool.ts), not into a Buffer allocated per send,
+ * unless the socket is behind (isBehind): then a frame must not keep a shared slab alive.
  * A frame of at most SMALL_FRAME_MAX_BYTES (header included) is copied whole into the slab and leaves
  * in one write; a larger one leaves as header + payload in one corked write, so the payload is never
  * copied. Client frames are masked (section 5.3) with keys from a crypto-filled pool, through the
@@ -44,6 +45,21 @@ export interface SocketLike {
   write(chunk: Uint8Array, callback?: WriteCallback): boolean;
   cork(): void;
   uncork(): void;
+  /** Every Writable's state (net.Socket, tls.TLSSocket, any Duplex); read by isBehind. */
+  readonly _writableState?: { readonly writing: boolean };
+}
+
+/**
+ * Whether an earlier write is still waiting for the OS to take it: the kernel's send buffer is full
+ * because the peer reads slower than we send. A frame written now waits in the socket's queue; as a
+ * slice of a shared slab it would keep that whole slab alive, 16 KiB for a 40-byte frame, slab after
+ * slab, far beyond what bufferedAmount says (measured: 174 MB held for 0.7 MB queued, in
+ * test/backpressure/stalled-socket-memory.test.ts). So such a frame goes in a Buffer of its own, and
+ * a socket pins at most the slab of the one write that found it full. Corking does not count: corked
+ * writes are buffered, not in flight, and leave together on uncork.
+ */
+function isBehind(socket: SocketLike): boolean {
+  return socket._writableState?.writing === true;
 }
 
 /** Called once the frame is written, or with the error that stopped it (@types/ws's `(err?: Error) => void`). */
@@ -181,6 +197,13 @@ export class Sender {
     const { start, end } = openRun;
     openRun.sender = null;
     openRun.slab = null;
+    if (isBehind(this.socket)) {
+      const run = Buffer.allocUnsafeSlow(end - start);
+      slab.buffer.copy(run, 0, start, end);
+      slab.onWritten();
+      this.socket.write(run, cb);
+      return;
+    }
     this.socket.write(slab.buffer.subarray(start, end), cb === undefined ? slab.onWritten : afterSlabWrite(slab.onWritten, cb));
   }
 
@@ -262,9 +285,10 @@ export class Sender {
     const total = headerLength + length;
 
     if (total <= config.smallFrameMaxBytes) {
-      const slab = config.slabs.reserve(total);
-      const target = slab.buffer;
-      const at = slab.used - total;
+      // Gathered frames are checked when their run is written (writeRun).
+      const slab = !this.batching && isBehind(this.socket) ? null : config.slabs.reserve(total);
+      const target = slab === null ? Buffer.allocUnsafeSlow(total) : slab.buffer;
+      const at = slab === null ? 0 : slab.used - total;
       const payloadAt = at + writeFrameHeader(target, at, firstByte, length, key);
       if (text !== null) {
         target.write(text, payloadAt, length);
@@ -272,6 +296,10 @@ export class Sender {
       } else if (bytes !== null && length > 0) {
         if (key !== null) kernel.mask(bytes, key, target, payloadAt, length);
         else target.set(bytes, payloadAt);
+      }
+      if (slab === null) {
+        this.socket.write(target, cb);
+        return;
       }
       if (this.batching) {
         this.gather(slab, at, total);
@@ -297,12 +325,19 @@ export class Sender {
     // A string is encoded into a Buffer of our own, so a client may mask it in place.
     const body = text !== null ? Buffer.from(text) : (bytes as Buffer);
     if (key !== null) kernel.unmask(body, key, 0, length);
-    const slab = config.slabs.reserve(headerLength);
-    const at = slab.used - headerLength;
-    writeFrameHeader(slab.buffer, at, firstByte, length, key);
-    slab.addWrite();
+    let header: Buffer;
+    let headerWritten: (() => void) | undefined;
+    if (isBehind(this.socket)) {
+      header = Buffer.allocUnsafeSlow(headerLength);
+    } else {
+      const slab = config.slabs.reserve(headerLength);
+      header = slab.buffer.subarray(slab.used - headerLength, slab.used);
+      slab.addWrite();
+      headerWritten = slab.onWritten;
+    }
+    writeFrameHeader(header, 0, firstByte, length, key);
     this.socket.cork();
-    this.socket.write(slab.buffer.subarray(at, at + headerLength), slab.onWritten);
+    this.socket.write(header, headerWritten);
     this.socket.write(body, cb);
     this.socket.uncork();
   }

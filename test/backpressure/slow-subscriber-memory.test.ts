@@ -21,12 +21,9 @@
  * The control case runs the same scenario without maxBackpressure (ws's behaviour: queue everything)
  * and must exceed the bound, so the bound is shown to be able to fail.
  */
-import { ChildProcess, spawn } from 'child_process';
-import { randomBytes } from 'crypto';
-import { Socket, connect } from 'net';
 import { join } from 'path';
 import WsClient from 'ws';
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type {
   Measurement,
   MemorySample,
@@ -34,9 +31,11 @@ import type {
   PublishingServerReply,
   PublishingServerRequest,
 } from './fixtures/publishing-server';
+import { endedAfterEach } from '../helpers/ended-after-each';
+import { startServerProcess } from '../helpers/ipc-server-process';
+import { NonReadingPeer, openNonReadingPeer } from '../helpers/non-reading-peer';
 import { OTHER_PATH, SLOW_PATH, fillPayload, frameLength } from './fixtures/published-payload';
 
-const ROOT = join(__dirname, '..', '..');
 const FIXTURE = join(__dirname, 'fixtures', 'publishing-server.ts');
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -101,71 +100,38 @@ interface FastSubscriber {
   until(count: number): Promise<void>;
 }
 
-interface SlowSubscriber {
-  readonly socket: Socket;
-  /** Bytes received after the 101 response: frames, once it reads again. */
-  frameBytes: number;
-}
-
 interface Run {
   readonly server: PublishingServer;
   readonly fast: FastSubscriber[];
-  readonly slow: SlowSubscriber;
+  readonly slow: NonReadingPeer;
   /** The server's memory before the slow subscriber connected. */
   readonly baseline: MemorySample;
   /** Messages published before it connected. */
   readonly joinedAt: number;
 }
 
-const children: ChildProcess[] = [];
-const clients: (WsClient | Socket)[] = [];
+const { children, clients } = endedAfterEach();
 
-afterEach(() => {
-  for (const client of clients.splice(0)) {
-    if (client instanceof Socket) client.destroy();
-    else client.terminate();
-  }
-  for (const child of children.splice(0)) {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  }
-});
-
-/** Starts the fixture and resolves once it listens. Its replies come in the order of the requests. */
-function startServer(options: PublishingServerConfig['options'], traffic: Traffic): Promise<PublishingServer> {
+/** Starts the fixture and resolves once it listens. */
+async function startServer(options: PublishingServerConfig['options'], traffic: Traffic): Promise<PublishingServer> {
   const { payloadLength, perTick, otherPayloadLength } = traffic;
   const config: PublishingServerConfig = { options, payloadLength, perTick, otherPayloadLength };
-  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', FIXTURE, JSON.stringify(config)], {
-    cwd: ROOT,
-    env: { ...process.env, MALLOC_MMAP_THRESHOLD_: String(MMAP_THRESHOLD) },
-    stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
-  });
-  children.push(child);
-  let errors = '';
-  child.stderr?.on('data', (chunk: Buffer) => (errors += chunk.toString()));
-  const waiting: { resolve(reply: PublishingServerReply): void; reject(error: Error): void }[] = [];
-  child.on('message', (reply: PublishingServerReply) => waiting.shift()?.resolve(reply));
-  child.once('exit', (code, signal) => {
-    const error = new Error(`the publishing server exited (${code ?? signal}): ${errors}`);
-    for (const waiter of waiting.splice(0)) waiter.reject(error);
-  });
-  const next = () => new Promise<PublishingServerReply>((resolve, reject) => waiting.push({ resolve, reject }));
-
-  return next().then((listening) => {
-    const server: PublishingServer = {
-      port: (listening as Extract<PublishingServerReply, { type: 'listening' }>).port,
-      traffic,
-      published: 0,
-      request(request) {
-        const reply = next();
-        child.send(request);
-        return reply;
-      },
-      async measure() {
-        return (await server.request({ type: 'measure' })) as Measurement;
-      },
-    };
-    return server;
-  });
+  const child = await startServerProcess<PublishingServerRequest, PublishingServerReply>(
+    FIXTURE,
+    [JSON.stringify(config)],
+    { MALLOC_MMAP_THRESHOLD_: String(MMAP_THRESHOLD) },
+    (process) => children.push(process),
+  );
+  const server: PublishingServer = {
+    port: (child.ready as Extract<PublishingServerReply, { type: 'listening' }>).port,
+    traffic,
+    published: 0,
+    request: (request) => child.request(request),
+    async measure() {
+      return (await server.request({ type: 'measure' })) as Measurement;
+    },
+  };
+  return server;
 }
 
 /** A ws client that checks every message against the one published with the next number. */
@@ -203,37 +169,6 @@ async function connectFast(port: number, path: string, payloadLength: number): P
   return subscriber;
 }
 
-/** Opens the slow subscriber by hand (RFC 6455 section 4.1) and stops reading once the 101 came. */
-function connectSlow(port: number): Promise<SlowSubscriber> {
-  const socket = connect(port, '127.0.0.1');
-  clients.push(socket);
-  const slow: SlowSubscriber = { socket, frameBytes: 0 };
-  let head = '';
-  let upgraded = false;
-  return new Promise((resolve, reject) => {
-    socket.on('error', reject);
-    socket.on('data', (chunk: Buffer) => {
-      if (upgraded) {
-        slow.frameBytes += chunk.length;
-        return;
-      }
-      head += chunk.toString('latin1');
-      const end = head.indexOf('\r\n\r\n');
-      if (end === -1) return;
-      if (!head.startsWith('HTTP/1.1 101 ')) reject(new Error(`no upgrade: ${head}`));
-      upgraded = true;
-      slow.frameBytes = head.length - end - 4;
-      // From here on it reads nothing: the peer that stops reading.
-      socket.pause();
-      resolve(slow);
-    });
-    socket.write(
-      `GET ${SLOW_PATH} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-        `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
-    );
-  });
-}
-
 /**
  * Publishes at least `bytes` of frames, one request at a time, each once every fast subscriber has
  * all but the last request's messages; returns once they have everything.
@@ -264,7 +199,7 @@ async function setUp(options: PublishingServerConfig['options'], traffic: Traffi
   if (otherPayloadLength > 0) fast.push(await connectFast(server.port, OTHER_PATH, otherPayloadLength));
   await publishPaced(server, fast, WARM_UP_BYTES);
   const baseline = (await server.measure()).memory;
-  const slow = await connectSlow(server.port);
+  const slow = await openNonReadingPeer(server.port, SLOW_PATH, (socket) => clients.push(socket));
   expect((await server.measure()).subscribers).toBe(FAST_SUBSCRIBERS + 1);
   return { server, fast, slow, baseline, joinedAt: server.published };
 }
