@@ -30,7 +30,7 @@ import { pickFromEnv, positiveFromEnv, sleep, unavailableTier } from '../lib/env
 const BENCH_DIR = path.join(__dirname, '..');
 const RESULTS_FILE = path.join(BENCH_DIR, 'RESULTS.md');
 const CHARTS_DIR = path.join(BENCH_DIR, 'charts');
-/** Time for the idle connections and RSS to settle before the second reading. */
+/** Time for RSS to settle before the first reading, and for the idle connections unless the workload says. */
 const SETTLE_MS = 500;
 
 interface Settings {
@@ -80,12 +80,15 @@ function commonArgs(port: number, server: RunningServer, settings: Settings): st
 }
 
 async function measureMemory(binary: string, workload: Workload, port: number, server: RunningServer, settings: Settings): Promise<Outcome> {
+  // The server idles as long before the first reading as the connections do before the second, so
+  // that V8 has given back the same kinds of memory in both (what its startup allocated, too).
+  await sleep((workload.idleMilliseconds ?? SETTLE_MS) - SETTLE_MS);
   const before = await settledRss(server);
   let memory: MemoryResult | null = null;
   await runLoadgen(binary, [...workload.args, ...commonArgs(port, server, settings)], {
     timeoutMs: 180_000,
     onReady: async (event) => {
-      await sleep(SETTLE_MS);
+      await sleep(workload.idleMilliseconds ?? SETTLE_MS);
       memory = { conns: event.conns, rssBeforeBytes: before, rssAfterBytes: await settledRss(server), connectSeconds: event.connect_seconds };
     },
   });
