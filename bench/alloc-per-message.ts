@@ -24,7 +24,7 @@ import { endAllGenerators } from './alloc/paused-generator';
 import { renderSection, SanityCheck, SECTION_NAME, workloadTable } from './alloc/results-writer';
 import { ALLOC_WORKLOADS, AllocWorkload } from './alloc/workloads';
 import { runMain } from './lib/run-main';
-import { pickFromEnv, positiveFromEnv, unavailableTier } from './lib/env-settings';
+import { pickFromEnv, positiveFromEnv, unavailableServer } from './lib/env-settings';
 
 const RESULTS_FILE = path.join(__dirname, 'RESULTS.md');
 const MEASURED_SERVERS = ['node-floor', 'ws', 'simdws-native', 'simdws-wasm', 'simdws-ts'];
@@ -77,7 +77,7 @@ async function main(): Promise<void> {
   const binary = buildLoadgen();
   const serverLines: string[] = [];
   const servers = candidates.filter((server) => {
-    const reason = unavailableTier(server);
+    const reason = unavailableServer(server);
     if (reason !== null) serverLines.push(`${server.label}: not run: ${reason}`);
     return reason === null;
   });

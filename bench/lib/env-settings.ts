@@ -21,8 +21,16 @@ export function pickFromEnv<T>(name: string, all: readonly T[], idOf: (entry: T)
   return all.filter((entry) => ids.includes(idOf(entry)));
 }
 
-/** Why a simdws server's forced tier cannot load here (say, no compiler for the native addon), or null. */
-export function unavailableTier(server: { readonly tier: string | null }): string | null {
+/**
+ * Why a server cannot run here, or null: its program cannot be fetched (Bun), or a simdws server's
+ * forced tier cannot load (say, no compiler for the native addon).
+ */
+export function unavailableServer(server: { readonly fetchCommand?: () => unknown; readonly tier: string | null }): string | null {
+  try {
+    server.fetchCommand?.();
+  } catch (error) {
+    return (error as Error).message;
+  }
   if (server.tier === null) return null;
   try {
     selectKernel({ SIMDWS_KERNEL: server.tier });

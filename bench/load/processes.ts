@@ -95,7 +95,7 @@ export interface RunningServer {
 }
 
 export async function startServer(definition: ServerDefinition, port: number): Promise<RunningServer> {
-  const child = launch(SERVER_CORE, process.execPath, [...definition.args, String(port)], { ...process.env, ...definition.env });
+  const child = launch(SERVER_CORE, definition.command, [...definition.args, String(port)], { ...process.env, ...definition.env });
   const stderr = collectStderr(child);
   const lines = readline.createInterface({ input: child.stdout });
   try {

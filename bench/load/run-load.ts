@@ -25,7 +25,7 @@ import { commonLimit, Limit, limitOf, median, summarize } from './stats';
 import { renderChart } from './svg-chart';
 import { DeflateAgreement, figureOf, LoadgenResult, memoryFigure, MemoryResult, Workload, WORKLOADS } from './workloads';
 import { runMain } from '../lib/run-main';
-import { pickFromEnv, positiveFromEnv, sleep, unavailableTier } from '../lib/env-settings';
+import { pickFromEnv, positiveFromEnv, sleep, unavailableServer } from '../lib/env-settings';
 
 const BENCH_DIR = path.join(__dirname, '..');
 const RESULTS_FILE = path.join(BENCH_DIR, 'RESULTS.md');
@@ -184,7 +184,7 @@ async function main(): Promise<void> {
   const loadAverage = os.loadavg()[0].toFixed(2);
   const skipped = new Map<string, string>();
   for (const server of settings.servers) {
-    const reason = unavailableTier(server);
+    const reason = unavailableServer(server);
     if (reason !== null) skipped.set(server.id, reason);
   }
   const servers = settings.servers.filter((server) => !skipped.has(server.id));

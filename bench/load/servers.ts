@@ -6,12 +6,17 @@
  */
 import path from 'node:path';
 import type { TierName } from '../../src/kernels/contract';
+import { BUN_BINARY, fetchBun } from './bun-binary';
 
 export interface ServerDefinition {
   readonly id: string;
   /** What the table shows. */
   readonly label: string;
-  /** Arguments after `node`; the port is appended. */
+  /** The program: this process's Node, or Bun's binary. */
+  readonly command: string;
+  /** Makes `command` available where it is not part of the install (Bun: fetched on first use); throws why not. */
+  readonly fetchCommand?: () => unknown;
+  /** Arguments after the command; the port is appended. */
   readonly args: readonly string[];
   readonly env: Readonly<Record<string, string>>;
   /** Set for simdws rows: the kernel tier it was forced to. */
@@ -36,13 +41,25 @@ const NODE_FLAGS = ['--expose-gc'];
 const DEFLATE_OFF = { [DEFLATE_ENV]: '' };
 
 function plain(id: string, label: string, file: string, deflate: readonly DeflateVariant[]): ServerDefinition {
-  return { id, label, args: [...NODE_FLAGS, path.join(SERVERS_DIR, file)], env: DEFLATE_OFF, tier: null, deflate };
+  return { id, label, command: process.execPath, args: [...NODE_FLAGS, path.join(SERVERS_DIR, file)], env: DEFLATE_OFF, tier: null, deflate };
 }
+
+const BUN: ServerDefinition = {
+  id: 'bun',
+  label: 'Bun',
+  command: BUN_BINARY,
+  fetchCommand: fetchBun,
+  args: [path.join(SERVERS_DIR, 'bun-server.js')],
+  env: DEFLATE_OFF,
+  tier: null,
+  deflate: DEFLATE_ON,
+};
 
 function simdws(tier: TierName): ServerDefinition {
   return {
     id: `simdws-${tier}`,
     label: `simdws (${tier})`,
+    command: process.execPath,
     args: [...NODE_FLAGS, '--import', 'tsx', path.join(SERVERS_DIR, 'simdws-server.ts')],
     env: { ...DEFLATE_OFF, SIMDWS_KERNEL: tier },
     tier,
@@ -54,6 +71,7 @@ export const SERVERS: readonly ServerDefinition[] = [
   plain('node-floor', 'Node floor (net)', 'node-floor-server.js', []),
   plain('ws', 'ws + bufferutil', 'ws-server.js', DEFLATE_ON),
   plain('uws', 'uWebSockets.js', 'uws-server.js', DEFLATE_ON),
+  BUN,
   simdws('native'),
   simdws('wasm'),
   simdws('ts'),

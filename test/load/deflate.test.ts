@@ -25,7 +25,7 @@ function compressed(id: string): ServerDefinition {
 }
 
 function fixture(fault: string): ServerDefinition {
-  return { id: `fixture-${fault}`, label: fault, args: [path.join(__dirname, 'helpers', 'fixture-server.js'), fault], env: {}, tier: null, deflate: [] };
+  return { id: `fixture-${fault}`, label: fault, command: process.execPath, args: [path.join(__dirname, 'helpers', 'fixture-server.js'), fault], env: {}, tier: null, deflate: [] };
 }
 
 const session = useLoadgenSession();

@@ -36,7 +36,7 @@ function autocannonBytes(variant: FloodVariant, port: number): string {
 }
 
 function fixture(behaviour: string): ServerDefinition {
-  return { id: `flood-fixture-${behaviour}`, label: behaviour, args: [path.join(__dirname, 'helpers', 'flood-fixture-server.js'), behaviour], env: {}, tier: null, deflate: [] };
+  return { id: `flood-fixture-${behaviour}`, label: behaviour, command: process.execPath, args: [path.join(__dirname, 'helpers', 'flood-fixture-server.js'), behaviour], env: {}, tier: null, deflate: [] };
 }
 
 const session = useLoadgenSession();

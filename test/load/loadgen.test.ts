@@ -14,7 +14,7 @@ const SHORT = ['--warmup', '0.2', '--duration', '0.5'];
 const FLOOR = SERVERS.find((server) => server.id === 'node-floor') as ServerDefinition;
 
 function fixture(fault: string): ServerDefinition {
-  return { id: `fixture-${fault}`, label: fault, args: [path.join(__dirname, 'helpers', 'fixture-server.js'), fault], env: {}, tier: null, deflate: [] };
+  return { id: `fixture-${fault}`, label: fault, command: process.execPath, args: [path.join(__dirname, 'helpers', 'fixture-server.js'), fault], env: {}, tier: null, deflate: [] };
 }
 
 const session = useLoadgenSession();
