@@ -21,6 +21,11 @@ const STOP_GRACE_MS = 3_000;
 
 const live = new Set<ChildProcessWithoutNullStreams>();
 
+/** The children (servers and generators) started and not yet exited: a test checks none outlives it. */
+export function runningChildren(): number {
+  return live.size;
+}
+
 /** Ends every child still running, by PID: for an interrupted or failed run. */
 export function endAllChildren(): void {
   for (const child of live) if (child.pid !== undefined && child.exitCode === null) process.kill(child.pid, 'SIGKILL');
