@@ -29,13 +29,26 @@ import { TimerClock, sharedClock } from '../timers/connection-timers';
 /** Node's default http.Server headersTimeout: a slow sender (slowloris) is cut off after this. */
 export const HEAD_TIMEOUT_MS = 60_000;
 
+/**
+ * Request heads handled in one turn of the event loop; the rest wait for the next turn, their sockets
+ * unread. Under a flood of upgrade requests, a turn would otherwise handle every head that arrived
+ * (about 100 µs each with the refusal's write and close), and the established connections' messages,
+ * read once per turn, would wait behind all of them. Measured in bench/RESULTS.md (upgrade-flood).
+ */
+export const HEADS_PER_TURN = 8;
+
 /** ws's answer to an ordinary HTTP request on a server it created (RFC 9110 section 15.5.22). */
 const UPGRADE_REQUIRED_HEADERS = { 'Content-Type': 'text/plain' } as const;
 
 /** A connection whose request head is still arriving. */
 class PendingHead {
-  /** The bytes received so far when the head spans several chunks; null while it fits in one. */
+  /**
+   * The bytes received so far when the head spans several chunks; null while it fits in one. A head
+   * waiting for its turn keeps here what arrived, head and all.
+   */
   received: Buffer | null = null;
+  /** Where the head ends in `received`, once complete: -1 while it is still arriving. */
+  headEnd = -1;
   readonly timer: TimerHandle<PendingHead>;
 
   constructor(
@@ -64,7 +77,7 @@ function socketOnData(this: Socket, chunk: Buffer): void {
     return;
   }
   if (end > MAX_HEAD_BYTES) return pending.server.refuse(pending, 431);
-  pending.server.headReceived(pending, data, end);
+  pending.server.headComplete(pending, data, end);
 }
 
 /** A socket error or an early end before the upgrade ends only that connection. */
@@ -76,6 +89,14 @@ function socketOnErrorOrEnd(this: Socket): void {
 
 export class HandshakeServer extends Server {
   private readonly pending = new Set<PendingHead>();
+  /** Complete heads waiting for a turn with room (HEADS_PER_TURN), oldest first. */
+  private readonly waiting: PendingHead[] = [];
+  /** Heads handled since the turn began; the turn ends with the check phase (setImmediate). */
+  private headsThisTurn = 0;
+  private readonly endTurn = (): void => {
+    this.headsThisTurn = 0;
+    this.handleWaiting();
+  };
 
   /** @param clock the timer wheel for the head timeout (a test passes a fake one). */
   constructor(private readonly clock: TimerClock = sharedClock) {
@@ -109,6 +130,36 @@ export class HandshakeServer extends Server {
     // The rest of what the client sends is not read: the socket is destroyed once the answer is out.
     pending.socket.on('error', socketOnErrorOrEnd);
     abortHandshake(pending.socket, status, message);
+  }
+
+  /** @internal Handles the head now if this turn has room, else stops reading its socket until one does. */
+  headComplete(pending: PendingHead, data: Buffer, end: number): void {
+    if (this.waiting.length === 0 && this.takeTurn()) {
+      this.headReceived(pending, data, end);
+      return;
+    }
+    pending.socket.pause();
+    pending.received = data;
+    pending.headEnd = end;
+    this.waiting.push(pending);
+  }
+
+  /** Counts one head against this turn's budget; false when the turn has none left. */
+  private takeTurn(): boolean {
+    if (this.headsThisTurn === HEADS_PER_TURN) return false;
+    if (this.headsThisTurn++ === 0) setImmediate(this.endTurn);
+    return true;
+  }
+
+  /** A new turn: the waiting heads it has room for, oldest first; those whose connection ended are gone. */
+  private handleWaiting(): void {
+    while (this.waiting.length > 0) {
+      const pending = this.waiting[0];
+      const live = this.pending.has(pending);
+      if (live && !this.takeTurn()) return;
+      this.waiting.shift();
+      if (live) this.headReceived(pending, pending.received as Buffer, pending.headEnd);
+    }
   }
 
   /** @internal The head is `data[0..end)`; what follows it is the start of the WebSocket stream. */

@@ -8,12 +8,13 @@ import { once } from 'events';
 import { IncomingMessage, createServer } from 'http';
 import type { AddressInfo } from 'net';
 import { Socket, connect } from 'net';
+import { Duplex } from 'stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WebSocketServer } from '../../src';
 import type { ServerOptions } from '../../src/websocket-server';
 import type { WebSocket } from '../../src/websocket';
 import { MAX_HEAD_BYTES, findHeadEnd, parseRequestHead } from '../../src/handshake/request-head';
-import { HEAD_TIMEOUT_MS, HandshakeServer } from '../../src/server/handshake-server';
+import { HEADS_PER_TURN, HEAD_TIMEOUT_MS, HandshakeServer } from '../../src/server/handshake-server';
 import { TimerWheel } from '../../src/timers/timer-wheel';
 import { buildFrame } from '../helpers/frames';
 import { untilClosed } from '../helpers/raw-exchange';
@@ -256,6 +257,85 @@ describe('the head timeout (Node http.Server headersTimeout)', () => {
     vi.advanceTimersByTime(200);
     await closed;
     expect(wheel.size).toBe(0);
+    server.close();
+  });
+});
+
+describe('heads handled per turn of the event loop (HEADS_PER_TURN)', () => {
+  /** An in-memory connection: what the test pushes is what the server reads; what it writes is kept. */
+  function memorySocket(): Duplex & { written: string } {
+    const socket = new Duplex({
+      read() {},
+      write(chunk: Buffer, _encoding, callback) {
+        socket.written += chunk.toString('latin1');
+        callback();
+      },
+    }) as Duplex & { written: string };
+    socket.written = '';
+    return socket;
+  }
+
+  /** `count` connections accepted by a server that is not listening, each reading from the next turn on. */
+  async function connections(server: HandshakeServer, count: number): Promise<(Duplex & { written: string })[]> {
+    const sockets = Array.from({ length: count }, () => memorySocket());
+    for (const socket of sockets) server.emit('connection', socket);
+    // A Readable starts flowing a tick after its 'data' listener is added.
+    await new Promise((resolve) => setImmediate(resolve));
+    return sockets;
+  }
+
+  const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+  it(`handles ${HEADS_PER_TURN} heads in a turn and the rest in the turns after, in the order they came`, async () => {
+    const server = new HandshakeServer();
+    const sockets = await connections(server, 2 * HEADS_PER_TURN + 3);
+    const upgraded: Duplex[] = [];
+    server.on('upgrade', (_req: IncomingMessage, socket: Duplex) => upgraded.push(socket));
+
+    for (const [index, socket] of sockets.entries()) socket.push(upgradeRequest([], `/${index}`));
+    expect(upgraded).toEqual(sockets.slice(0, HEADS_PER_TURN));
+    await nextTurn();
+    expect(upgraded).toEqual(sockets.slice(0, 2 * HEADS_PER_TURN));
+    await nextTurn();
+    expect(upgraded).toEqual(sockets);
+    // Then a turn has its whole budget again.
+    const later = await connections(server, HEADS_PER_TURN);
+    for (const socket of later) socket.push(upgradeRequest());
+    expect(upgraded).toEqual([...sockets, ...later]);
+    server.close();
+  });
+
+  it('keeps what came after a waiting head for the WebSocket, and refuses a waiting bad head as at once', async () => {
+    const server = new HandshakeServer();
+    const sockets = await connections(server, HEADS_PER_TURN + 2);
+    const heads: Buffer[] = [];
+    server.on('upgrade', (_req: IncomingMessage, _socket: Duplex, head: Buffer) => heads.push(head));
+
+    for (const socket of sockets.slice(0, HEADS_PER_TURN)) socket.push(upgradeRequest());
+    const [waiting, refused] = sockets.slice(HEADS_PER_TURN);
+    waiting.push(Buffer.concat([Buffer.from(upgradeRequest(), 'latin1'), Buffer.from([0x81, 0x80])]));
+    refused.push('GET / HTTP/1.0\r\nHost: a\r\n\r\n');
+    expect(heads).toHaveLength(HEADS_PER_TURN);
+    expect(refused.written).toBe('');
+    await nextTurn();
+    expect(heads).toHaveLength(HEADS_PER_TURN + 1);
+    expect([...heads[HEADS_PER_TURN]]).toEqual([0x81, 0x80]);
+    expect(refused.written).toMatch(/^HTTP\/1\.1 505 /);
+    server.close();
+  });
+
+  it('drops a waiting head whose connection failed before its turn, and goes on with the others', async () => {
+    const server = new HandshakeServer();
+    const sockets = await connections(server, HEADS_PER_TURN + 2);
+    const upgraded: Duplex[] = [];
+    server.on('upgrade', (_req: IncomingMessage, socket: Duplex) => upgraded.push(socket));
+
+    for (const socket of sockets) socket.push(upgradeRequest());
+    const [failed, last] = sockets.slice(HEADS_PER_TURN);
+    failed.on('error', () => {});
+    failed.destroy(new Error('connection reset by peer'));
+    await nextTurn();
+    expect(upgraded).toEqual([...sockets.slice(0, HEADS_PER_TURN), last]);
     server.close();
   });
 });
