@@ -34,14 +34,23 @@ export const SATURATED = 0.85;
 /** A core this busy while its process was not: something else on the machine took the rest. */
 export const CORE_BUSY = 0.9;
 
-export type Limit = 'server CPU' | 'generator CPU' | 'core 0 shared' | 'core 1 shared' | 'offered rate' | 'round trips';
+export type Limit =
+  | 'server CPU'
+  | 'server and generator CPU'
+  | 'generator CPU'
+  | 'core 0 shared'
+  | 'core 1 shared'
+  | 'offered rate'
+  | 'round trips';
 
 /**
- * The server saturating its core is the answer we want. A core that is busy while its process is
- * not (other jobs, or the hypervisor's steal) makes the row suspect, and says so.
+ * The server saturating its core is the answer we want. When the generator saturated its own as
+ * well, the figure is no more than a lower bound on the server's, and the row says so. A core that
+ * is busy while its process is not (other jobs, or the hypervisor's steal) makes the row suspect, and
+ * says so.
  */
 export function limitOf(mode: LoadgenMode, result: LoadgenResult): Limit {
-  if (result.server_cpu >= SATURATED) return 'server CPU';
+  if (result.server_cpu >= SATURATED) return result.gen_cpu >= SATURATED ? 'server and generator CPU' : 'server CPU';
   if (result.gen_cpu >= SATURATED) return 'generator CPU';
   const serverCoreTaken = result.server_core_busy + Math.max(0, result.server_core_steal);
   if (serverCoreTaken >= CORE_BUSY) return 'core 0 shared';

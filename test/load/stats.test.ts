@@ -28,6 +28,10 @@ describe('what limited a run', () => {
     expect(limitOf('echo', result({ server_cpu: 0.97, server_core_busy: 1 }))).toBe('server CPU');
   });
 
+  it('is both when both saturated: the figure is then only a lower bound on the server', () => {
+    expect(limitOf('broadcast', result({ server_cpu: 0.99, gen_cpu: 0.96 }))).toBe('server and generator CPU');
+  });
+
   it('is the generator when the generator saturated and the server did not', () => {
     expect(limitOf('echo', result({ gen_cpu: 0.95, server_cpu: 0.6 }))).toBe('generator CPU');
   });
