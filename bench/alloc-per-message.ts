@@ -87,7 +87,7 @@ async function main(): Promise<void> {
     const rows: AllocRow[] = [];
     for (const definition of servers) rows.push(await measureLogged(binary, { definition, workload, bufferAllocBytes: null }, settings));
     byWorkload.push(rows);
-    console.log(`\n### ${workload.load.title}\n\n${workloadTable(rows)}\n`);
+    console.log(`\n### ${workload.title}\n\n${workloadTable(rows)}\n`);
     rows.forEach(printSites);
   }
 

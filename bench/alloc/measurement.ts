@@ -214,7 +214,7 @@ export async function measureRow(binary: string, request: RowRequest, settings: 
     const port = await freePort();
     server = await startServer(probed, port);
     probe = await ProbeClient.connect(socketPath);
-    generator = PausedGenerator.start(binary, workload.load.args, port);
+    generator = PausedGenerator.start(binary, workload.args, port);
     const session: Session = { port, probe, generator };
     await allConnected(port, workload, generator);
     await sleep(settings.warmupMs);

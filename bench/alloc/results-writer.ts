@@ -150,14 +150,14 @@ export function renderSection(info: AllocRunInfo, byWorkload: readonly (readonly
   ];
   for (const workloadRows of byWorkload) {
     if (workloadRows.length === 0) continue;
-    parts.push('', `### ${workloadRows[0].workload.load.title}`, '', workloadTable(workloadRows));
+    parts.push('', `### ${workloadRows[0].workload.title}`, '', workloadTable(workloadRows));
   }
   if (sanity !== null) {
     parts.push(
       '',
       `### Sanity check: one extra Buffer.alloc(${sanity.extraBytes}) per message`,
       '',
-      `${sanity.extra.workload.load.title}; bench/alloc/extra-alloc-server.ts is the simdws echo with that one line added. ` +
+      `${sanity.extra.workload.title}; bench/alloc/extra-alloc-server.ts is the simdws echo with that one line added. ` +
         'The method must read the difference as one Buffer.alloc: its backing store in external memory, its two objects (ArrayBuffer and Uint8Array) in the JS heap.',
       '',
       sanityTable(sanity),

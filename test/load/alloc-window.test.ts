@@ -4,7 +4,7 @@ import { parseSocketBytes } from '../../bench/alloc/socket-bytes';
 import type { SocketBytes } from '../../bench/alloc/socket-bytes';
 import { evaluateWindow, nextRunMs, NO_GROWTH, perUnit } from '../../bench/alloc/window';
 import type { WindowReadings } from '../../bench/alloc/window';
-import { allocWorkload, frameHeaderBytes } from '../../bench/alloc/workloads';
+import { ALLOC_BROADCAST_WINDOW, ALLOC_WORKLOADS, AllocWorkload, allocWorkload, frameHeaderBytes } from '../../bench/alloc/workloads';
 
 const echo32 = allocWorkload('echo-32b');
 const broadcast64 = allocWorkload('broadcast-64b');
@@ -123,5 +123,16 @@ describe('ss -tinH output', () => {
 
   it('refuses a line it does not understand', () => {
     expect(() => parseSocketBytes('ESTAB 0 0 127.0.0.1:1 127.0.0.1:2\n')).toThrow(/unexpected/);
+  });
+});
+
+describe('the allocation workloads', () => {
+  it("are the load rows' generator arguments, but broadcast keeps ALLOC_BROADCAST_WINDOW publishes in flight", () => {
+    const broadcast = ALLOC_WORKLOADS.find((workload) => workload.mode === 'broadcast') as AllocWorkload;
+    const window = broadcast.args[broadcast.args.indexOf('--window') + 1];
+    expect(window).toBe(String(ALLOC_BROADCAST_WINDOW));
+    expect(broadcast.title).toContain(`${ALLOC_BROADCAST_WINDOW} publishes in flight`);
+    expect(broadcast.args.filter((arg) => arg !== window)).toEqual(broadcast.load.args.filter((arg, i) => broadcast.load.args[i - 1] !== '--window'));
+    for (const echo of ALLOC_WORKLOADS.filter((workload) => workload.mode === 'echo')) expect(echo.args).toEqual(echo.load.args);
   });
 });
