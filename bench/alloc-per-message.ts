@@ -13,10 +13,10 @@
  */
 import path from 'node:path';
 import { selectKernel } from '../src/kernels/select';
-import { machineInfo } from './lib/machine';
+import { machineInfo, machineLine } from './lib/machine';
 import { writeSection } from './lib/results-file';
 import { buildLoadgen } from './load/build-loadgen';
-import { endAllChildren, GENERATOR_CORE, SERVER_CORE, tasksetWorks } from './load/processes';
+import { endAllChildren, pinningLine } from './load/processes';
 import { SERVERS } from './load/servers';
 import type { ServerDefinition } from './load/servers';
 import { AllocRow, AllocSettings, measureRow, RowRequest } from './alloc/measurement';
@@ -109,10 +109,10 @@ async function main(): Promise<void> {
   const machine = machineInfo();
   const section = renderSection(
     {
-      machine: `${machine.cpuModel}, ${machine.cores} cores; ${machine.simdFlags}`,
+      machine: machineLine(machine),
       node: machine.node,
       date: machine.date,
-      pinning: tasksetWorks() ? `server pinned to CPU ${SERVER_CORE}, generator to CPU ${GENERATOR_CORE} (taskset)` : 'NOT pinned: taskset unavailable',
+      pinning: pinningLine(),
       semiSpaceMiB: settings.semiSpaceMiB,
       warmupSeconds: settings.warmupMs / 1000,
       windows: settings.windows,

@@ -21,6 +21,11 @@ function cpuFlags(): Set<string> {
   }
 }
 
+/** The machine as the results files' headers give it: CPU model, cores and SIMD flags. */
+export function machineLine(machine: MachineInfo): string {
+  return `${machine.cpuModel}, ${machine.cores} cores; ${machine.simdFlags}`;
+}
+
 export function machineInfo(): MachineInfo {
   const cpus = os.cpus();
   const flags = cpuFlags();

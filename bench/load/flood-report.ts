@@ -12,6 +12,7 @@ import { ALLOWED_ORIGIN } from './flood-requests';
 import type { FloodVariant, FloodVariantId } from './flood-requests';
 import { FLOOD_LEAD_MS, FLOOD_NICENESS, FLOOD_TAIL_SECONDS } from './flood-runner';
 import { LOADGEN_FLOOD_MARGIN_SECONDS, LOADGEN_FLOOD_TIMEOUT_SECONDS } from './loadgen-flood';
+import { runHeaderLines } from './results-writer';
 import { commonLimit, CORE_BUSY, median, SATURATED, summarize } from './stats';
 import type { Summary } from './stats';
 
@@ -318,12 +319,7 @@ export function renderSection(info: FloodRunInfo, variants: readonly FloodVarian
     'runs twice: from autocannon, and from the C flood, which costs so much less per rejection that the rate it reaches',
     'is the server\'s ("limited by" says where it is not).',
     '',
-    `- machine: ${info.machine}`,
-    `- Node ${info.node}; ${info.pinning}`,
-    `- date: ${info.date}; whole run ${info.minutes.toFixed(1)} min; 1-minute load average at start ${info.loadAverage}`,
-    `- each figure: median of ${info.runs} runs of ${info.durationSeconds} s measured after ${info.warmupSeconds} s warmup, a fresh server process per run`,
-    '- servers:',
-    ...info.servers.map((line) => `    ${line}`),
+    ...runHeaderLines(info, 'figure'),
     '',
     methodNotes(info),
     '',

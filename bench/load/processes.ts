@@ -21,6 +21,23 @@ const STOP_GRACE_MS = 3_000;
 
 const live = new Set<ChildProcessWithoutNullStreams>();
 
+/** How the run was pinned, for the results files' headers. */
+export function pinningLine(): string {
+  return tasksetWorks() ? `server pinned to CPU ${SERVER_CORE}, generator to CPU ${GENERATOR_CORE} (taskset)` : 'NOT pinned: taskset unavailable';
+}
+
+/** The generator's arguments every measured run shares: where the server is, how long to measure, whose CPU to record. */
+export function generatorArgs(port: number, serverPid: number, timing: { readonly warmupSeconds: number; readonly durationSeconds: number }): string[] {
+  return [
+    '--port', String(port),
+    '--warmup', String(timing.warmupSeconds),
+    '--duration', String(timing.durationSeconds),
+    '--server-pid', String(serverPid),
+    '--server-core', String(SERVER_CORE),
+    '--gen-core', String(GENERATOR_CORE),
+  ];
+}
+
 /** The children (servers and generators) started and not yet exited: a test checks none outlives it. */
 export function runningChildren(): number {
   return live.size;

@@ -14,10 +14,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { selectKernel } from '../../src/kernels/select';
-import { machineInfo } from '../lib/machine';
+import { machineInfo, machineLine } from '../lib/machine';
 import { writeSection } from '../lib/results-file';
 import { buildLoadgen } from './build-loadgen';
-import { endAllChildren, freePort, GENERATOR_CORE, runLoadgen, SERVER_CORE, startServer, tasksetWorks } from './processes';
+import { endAllChildren, freePort, generatorArgs, pinningLine, runLoadgen, startServer } from './processes';
 import type { RunningServer } from './processes';
 import { LoadRow, renderSection, SECTION_NAME, workloadTable, WorkloadResult } from './results-writer';
 import { BASELINE_SERVER, DEFLATE_ENV, deflateRows, SERVERS, ServerDefinition } from './servers';
@@ -68,24 +68,13 @@ async function settledRss(server: RunningServer): Promise<number> {
   return server.rssBytes();
 }
 
-function commonArgs(port: number, server: RunningServer, settings: Settings): string[] {
-  return [
-    '--port', String(port),
-    '--warmup', String(settings.warmupSeconds),
-    '--duration', String(settings.durationSeconds),
-    '--server-pid', String(server.pid),
-    '--server-core', String(SERVER_CORE),
-    '--gen-core', String(GENERATOR_CORE),
-  ];
-}
-
 async function measureMemory(binary: string, workload: Workload, port: number, server: RunningServer, settings: Settings): Promise<Outcome> {
   // The server idles as long before the first reading as the connections do before the second, so
   // that V8 has given back the same kinds of memory in both (what its startup allocated, too).
   await sleep((workload.idleMilliseconds ?? SETTLE_MS) - SETTLE_MS);
   const before = await settledRss(server);
   let memory: MemoryResult | null = null;
-  await runLoadgen(binary, [...workload.args, ...commonArgs(port, server, settings)], {
+  await runLoadgen(binary, [...workload.args, ...generatorArgs(port, server.pid, settings)], {
     timeoutMs: 180_000,
     onReady: async (event) => {
       await sleep(workload.idleMilliseconds ?? SETTLE_MS);
@@ -123,7 +112,7 @@ async function measureOnce(binary: string, workload: Workload, definition: Serve
   if (!descriptions.has(key)) descriptions.set(key, server.description.split('\n').map((line) => line.trim()).join('; '));
   try {
     if (workload.args.includes('idle')) return await measureMemory(binary, workload, port, server, settings);
-    const result = await runLoadgen(binary, [...workload.args, ...commonArgs(port, server, settings)], {
+    const result = await runLoadgen(binary, [...workload.args, ...generatorArgs(port, server.pid, settings)], {
       timeoutMs: (settings.warmupSeconds + settings.durationSeconds) * 1000 + 120_000,
     });
     return { figure: figureOf(workload, result), result, note: noteOf(result) };
@@ -235,10 +224,10 @@ async function main(): Promise<void> {
   for (const [id, reason] of skipped) serverLines.push(`${id}: not run: ${reason}`);
   const section = renderSection(
     {
-      machine: `${machine.cpuModel}, ${machine.cores} cores; ${machine.simdFlags}`,
+      machine: machineLine(machine),
       node: machine.node,
       date: machine.date,
-      pinning: tasksetWorks() ? `server pinned to CPU ${SERVER_CORE}, generator to CPU ${GENERATOR_CORE} (taskset)` : 'NOT pinned: taskset unavailable',
+      pinning: pinningLine(),
       runs: settings.runs,
       warmupSeconds: settings.warmupSeconds,
       durationSeconds: settings.durationSeconds,

@@ -18,7 +18,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { machineInfo } from '../lib/machine';
+import { machineInfo, machineLine } from '../lib/machine';
 import { writeSection } from '../lib/results-file';
 import { buildLoadgen } from './build-loadgen';
 import { ALLOWED_ORIGIN, describeRequest, FLOOD_VARIANTS, FloodVariant, ORIGINS_ENV } from './flood-requests';
@@ -29,7 +29,7 @@ import {
 import type { FloodResult } from './flood-result';
 import { endAllFloods, FLOOD_LEAD_MS, FLOOD_NICENESS, FLOOD_TAIL_SECONDS, runFlood } from './flood-runner';
 import { LOADGEN_FLOOD_MARGIN_SECONDS, measuredWindow, runLoadgenFlood } from './loadgen-flood';
-import { endAllChildren, freePort, GENERATOR_CORE, runLoadgen, SERVER_CORE, startServer, tasksetWorks } from './processes';
+import { endAllChildren, freePort, GENERATOR_CORE, generatorArgs, runLoadgen, SERVER_CORE, startServer, tasksetWorks } from './processes';
 import { SERVERS, ServerDefinition } from './servers';
 import { renderChart } from './svg-chart';
 import type { LoadgenResult } from './workloads';
@@ -180,12 +180,7 @@ async function measureOnce(binary: string, definition: ServerDefinition, flood: 
     const live = runLoadgen(binary, [
       ...LIVE_ARGS,
       '--origin', ALLOWED_ORIGIN,
-      '--port', String(port),
-      '--warmup', String(settings.warmupSeconds),
-      '--duration', String(settings.durationSeconds),
-      '--server-pid', String(server.pid),
-      '--server-core', String(SERVER_CORE),
-      '--gen-core', String(GENERATOR_CORE),
+      ...generatorArgs(port, server.pid, settings),
     ], { timeoutMs: (settings.warmupSeconds + settings.durationSeconds) * 1000 + 60_000 });
     if (flood === null) return { live: liveFigures(await live), flood: null };
     // A failure of the generator must not wait for the flood, nor leave it unobserved.
@@ -265,7 +260,7 @@ async function main(): Promise<void> {
 
   const machine = machineInfo();
   const info: FloodRunInfo = {
-    machine: `${machine.cpuModel}, ${machine.cores} cores; ${machine.simdFlags}`,
+    machine: machineLine(machine),
     node: machine.node,
     date: machine.date,
     minutes: (Date.now() - startedAt) / 60_000,
