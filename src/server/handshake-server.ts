@@ -50,6 +50,10 @@ class PendingHead {
   /** Where the head ends in `received`, once complete: -1 while it is still arriving. */
   headEnd = -1;
   readonly timer: TimerHandle<PendingHead>;
+  /** The server's list of pending heads (HandshakeServer.firstPending); `listed` until forgotten. */
+  listed = true;
+  previous: PendingHead | null = null;
+  next: PendingHead | null = null;
 
   constructor(
     readonly server: HandshakeServer,
@@ -88,7 +92,13 @@ function socketOnErrorOrEnd(this: Socket): void {
 }
 
 export class HandshakeServer extends Server {
-  private readonly pending = new Set<PendingHead>();
+  /**
+   * The connections whose head is still arriving or waiting for a turn, as an intrusive list through
+   * PendingHead. Not a Set: under an upgrade flood (thousands added and deleted a second), a Set made
+   * every scavenge copy about 230 KB more and take 0.45 ms longer (2.0 against 1.55 ms, measured with
+   * --trace-gc-nvp under the C flood), time the established connections wait for.
+   */
+  private firstPending: PendingHead | null = null;
   /** Complete heads waiting for a turn with room (HEADS_PER_TURN), oldest first. */
   private readonly waiting: PendingHead[] = [];
   /** Heads handled since the turn began; the turn ends with the check phase (setImmediate). */
@@ -107,7 +117,8 @@ export class HandshakeServer extends Server {
   /** Stops listening and ends the connections that have not finished their request head. */
   override close(callback?: (error?: Error) => void): this {
     super.close(callback);
-    for (const pending of this.pending) {
+    while (this.firstPending !== null) {
+      const pending = this.firstPending;
       this.forget(pending);
       pending.socket.destroy();
     }
@@ -117,7 +128,7 @@ export class HandshakeServer extends Server {
   /** @internal */
   forget(pending: PendingHead): void {
     this.clock.wheel.cancel(pending.timer);
-    this.pending.delete(pending);
+    this.unlist(pending);
     pendingOf.delete(pending.socket);
     pending.socket.removeListener('data', socketOnData);
     pending.socket.removeListener('error', socketOnErrorOrEnd);
@@ -155,7 +166,7 @@ export class HandshakeServer extends Server {
   private handleWaiting(): void {
     while (this.waiting.length > 0) {
       const pending = this.waiting[0];
-      const live = this.pending.has(pending);
+      const live = pending.listed;
       if (live && !this.takeTurn()) return;
       this.waiting.shift();
       if (live) this.headReceived(pending, pending.received as Buffer, pending.headEnd);
@@ -197,9 +208,20 @@ export class HandshakeServer extends Server {
     this.emit('upgrade', req, socket, data.subarray(end));
   }
 
+  private unlist(pending: PendingHead): void {
+    if (!pending.listed) return;
+    pending.listed = false;
+    if (pending.previous !== null) pending.previous.next = pending.next;
+    else this.firstPending = pending.next;
+    if (pending.next !== null) pending.next.previous = pending.previous;
+    pending.previous = pending.next = null;
+  }
+
   private onConnection(socket: Socket): void {
     const pending = new PendingHead(this, socket);
-    this.pending.add(pending);
+    pending.next = this.firstPending;
+    if (this.firstPending !== null) this.firstPending.previous = pending;
+    this.firstPending = pending;
     pendingOf.set(socket, pending);
     this.clock.wheel.schedule(pending.timer, HEAD_TIMEOUT_MS);
     socket.on('data', socketOnData);

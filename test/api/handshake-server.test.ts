@@ -324,6 +324,27 @@ describe('heads handled per turn of the event loop (HEADS_PER_TURN)', () => {
     server.close();
   });
 
+  it('close() ends every connection still sending or waiting with its head, and no upgraded one', async () => {
+    const server = new HandshakeServer();
+    const sockets = await connections(server, HEADS_PER_TURN + 5);
+    const upgraded: Duplex[] = [];
+    server.on('upgrade', (_req: IncomingMessage, socket: Duplex) => upgraded.push(socket));
+
+    // Heads complete for the first HEADS_PER_TURN + 2 (two of them wait for the next turn); the first
+    // of the last three fails, the other two are still sending theirs.
+    const complete = sockets.slice(0, HEADS_PER_TURN + 2);
+    for (const socket of complete) socket.push(upgradeRequest());
+    const [failed, ...sending] = sockets.slice(HEADS_PER_TURN + 2);
+    failed.on('error', () => {});
+    failed.destroy(new Error('connection reset by peer'));
+    for (const socket of sending) socket.push('GET / HTTP/1.1\r\n');
+    server.close();
+    await nextTurn();
+
+    expect(upgraded).toEqual(sockets.slice(0, HEADS_PER_TURN));
+    expect(sockets.filter((socket) => socket.destroyed)).toEqual(sockets.slice(HEADS_PER_TURN));
+  });
+
   it('drops a waiting head whose connection failed before its turn, and goes on with the others', async () => {
     const server = new HandshakeServer();
     const sockets = await connections(server, HEADS_PER_TURN + 2);
