@@ -71,7 +71,7 @@ class PendingHead {
 /**
  * Where a socket keeps its PendingHead until the head is handled. Not a WeakMap: V8 processes a
  * WeakMap's entries with young keys in every scavenge, and under an upgrade flood that made each
- * scavenge 0.5 ms longer (1.6 against 1.1 ms, --trace-gc-nvp, C flood), time the established
+ * scavenge about 0.4 ms longer (a mean of 1.5 against 1.1 ms, --trace-gc-nvp, C flood), time the established
  * connections wait for.
  */
 const kPendingHead = Symbol('pendingHead');
