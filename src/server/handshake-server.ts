@@ -71,8 +71,8 @@ class PendingHead {
 /**
  * Where a socket keeps its PendingHead until the head is handled. Not a WeakMap: V8 processes a
  * WeakMap's entries with young keys in every scavenge, and under an upgrade flood that made each
- * scavenge about 0.4 ms longer (a mean of 1.5 against 1.1 ms, --trace-gc-nvp, C flood), time the established
- * connections wait for.
+ * scavenge about 0.4 ms longer (a mean of 1.5 against 1.1 ms, --trace-gc-nvp, C flood; bench/RESULTS.md,
+ * "Port mode under an upgrade flood: scavenges"), time the established connections wait for.
  */
 const kPendingHead = Symbol('pendingHead');
 type PendingSocket = Socket & { [kPendingHead]?: PendingHead };
@@ -103,7 +103,8 @@ export class HandshakeServer extends Server {
    * The connections whose head is still arriving or waiting for a turn, as an intrusive list through
    * PendingHead. Not a Set: under an upgrade flood (thousands added and deleted a second), a Set made
    * every scavenge copy about 230 KB more and take 0.45 ms longer (2.0 against 1.55 ms, measured with
-   * --trace-gc-nvp under the C flood), time the established connections wait for.
+   * --trace-gc-nvp under the C flood; bench/RESULTS.md, "Port mode under an upgrade flood: scavenges"),
+   * time the established connections wait for.
    */
   private firstPending: PendingHead | null = null;
   /** Complete heads waiting for a turn with room (HEADS_PER_TURN), oldest first. */
