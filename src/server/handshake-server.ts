@@ -50,8 +50,7 @@ class PendingHead {
   /** Where the head ends in `received`, once complete: -1 while it is still arriving. */
   headEnd = -1;
   readonly timer: TimerHandle<PendingHead>;
-  /** The server's list of pending heads (HandshakeServer.firstPending); `listed` until forgotten. */
-  listed = true;
+  /** The server's list of pending heads (HandshakeServer.firstPending), until forgotten. */
   previous: PendingHead | null = null;
   next: PendingHead | null = null;
 
@@ -76,6 +75,11 @@ class PendingHead {
  */
 const kPendingHead = Symbol('pendingHead');
 type PendingSocket = Socket & { [kPendingHead]?: PendingHead };
+
+/** Whether the connection still waits for its head to be handled: forget() has not run. */
+function isPending(pending: PendingHead): boolean {
+  return (pending.socket as PendingSocket)[kPendingHead] === pending;
+}
 
 function socketOnData(this: PendingSocket, chunk: Buffer): void {
   const pending = this[kPendingHead] as PendingHead;
@@ -136,6 +140,7 @@ export class HandshakeServer extends Server {
   /** @internal */
   forget(pending: PendingHead): void {
     this.clock.wheel.cancel(pending.timer);
+    // unlist checks the socket still points here (isPending), so it goes before that is cleared.
     this.unlist(pending);
     (pending.socket as PendingSocket)[kPendingHead] = undefined;
     pending.socket.removeListener('data', socketOnData);
@@ -174,7 +179,7 @@ export class HandshakeServer extends Server {
   private handleWaiting(): void {
     while (this.waiting.length > 0) {
       const pending = this.waiting[0];
-      const live = pending.listed;
+      const live = isPending(pending);
       if (live && !this.takeTurn()) return;
       this.waiting.shift();
       if (live) this.headReceived(pending, pending.received as Buffer, pending.headEnd);
@@ -217,8 +222,7 @@ export class HandshakeServer extends Server {
   }
 
   private unlist(pending: PendingHead): void {
-    if (!pending.listed) return;
-    pending.listed = false;
+    if (!isPending(pending)) return;
     if (pending.previous !== null) pending.previous.next = pending.next;
     else this.firstPending = pending.next;
     if (pending.next !== null) pending.next.previous = pending.previous;
