@@ -39,7 +39,7 @@ function extraAllocServer(plain: ServerDefinition): ServerDefinition {
     ...plain,
     id: `${plain.id}-extra-alloc`,
     label: `${plain.label} + Buffer.alloc(${EXTRA_BYTES}) per message`,
-    args: ['--expose-gc', '--import', 'tsx', path.join(__dirname, 'alloc', 'extra-alloc-server.ts')],
+    args: ['--expose-gc', path.join(__dirname, 'alloc', 'extra-alloc-server.js')],
     env: { ...plain.env, SIMDWS_ALLOC_EXTRA_BYTES: String(EXTRA_BYTES) },
   };
 }

@@ -177,5 +177,6 @@ function listen(socketPath) {
   probe.unref();
 }
 
-// Node 20 also runs `--require` modules in the module-hooks thread of `--import tsx`; the server is the main thread.
+// `--require` modules also run in each worker thread of the server's process (Node's module-hooks thread, when a
+// server runs under a loader); the probe belongs to the main thread, where the server is.
 if (isMainThread) listen(process.env.SIMDWS_HEAP_PROBE_SOCKET);

@@ -60,7 +60,7 @@ function simdws(tier: TierName): ServerDefinition {
     id: `simdws-${tier}`,
     label: `simdws (${tier})`,
     command: process.execPath,
-    args: [...NODE_FLAGS, '--import', 'tsx', path.join(SERVERS_DIR, 'simdws-server.ts')],
+    args: [...NODE_FLAGS, path.join(SERVERS_DIR, 'simdws-server.js')],
     env: { ...DEFLATE_OFF, SIMDWS_KERNEL: tier },
     tier,
     deflate: [...DEFLATE_ON, { setting: 'memory-lean', suffix: 'MEMORY_LEAN_DEFLATE' }],

@@ -1,3 +1,4 @@
+'use strict';
 /**
  * simdws, written the way a ws user writes it (the ws server with the import changed), so the rows
  * compare the libraries and not the servers. SIMDWS_KERNEL picks the kernel tier (select.ts fails
@@ -6,18 +7,23 @@
  * when it connects and the publisher's messages go out with `wss.publish`. SIMDWS_BENCH_DEFLATE
  * (control.js) turns permessage-deflate on: "on" is `perMessageDeflate: true`, as a ws user writes it; "memory-lean" is the
  * MEMORY_LEAN_DEFLATE preset. SIMDWS_BENCH_ORIGINS (control.js) becomes the `allowedOrigins` option.
+ *
+ * Plain JavaScript on the compiled build, as users run it, and as the other servers are: under
+ * `--import tsx`, Node 20 runs the module hooks in a second thread of the server's process, whose
+ * garbage collections (a mark-compact of 7-9 ms some 8 s after start) took the server's core inside
+ * the measured window: p99 at 20k msg/s read 177-214 µs under tsx against 87-93 µs without it
+ * (bench/RESULTS.md, "The bench servers run without tsx").
  */
-// The compiled build, as users run it (under tsx every imported constant is a getter call).
-import simdws from '../../../dist/index';
-import { allowedOriginsSetting, announceReady, deflateSetting, portFromArgs } from './control';
+const simdws = require('../../../dist/index');
+const { allowedOriginsSetting, announceReady, deflateSetting, portFromArgs } = require('./control');
 
-const { WebSocketServer, WebSocket, formatKernelInfo, kernelInfo, MEMORY_LEAN_DEFLATE } = simdws;
+const { WebSocketServer, formatKernelInfo, kernelInfo, MEMORY_LEAN_DEFLATE } = simdws;
 
-const OPTIONS = { on: true, 'memory-lean': MEMORY_LEAN_DEFLATE } as const;
+const OPTIONS = { on: true, 'memory-lean': MEMORY_LEAN_DEFLATE };
 const TOPIC = 'broadcast';
 
 const port = portFromArgs();
-const deflate = deflateSetting(['memory-lean'] as const);
+const deflate = deflateSetting(['memory-lean']);
 const origins = allowedOriginsSetting();
 const wss = new WebSocketServer(
   { host: '127.0.0.1', port, perMessageDeflate: deflate === null ? false : OPTIONS[deflate], allowedOrigins: origins ?? undefined },
@@ -28,14 +34,14 @@ const wss = new WebSocketServer(
   },
 );
 
-wss.on('connection', (ws: InstanceType<typeof WebSocket>, request: { url?: string }) => {
+wss.on('connection', (ws, request) => {
   if (request.url === '/sub') {
     ws.subscribe(TOPIC);
     return;
   }
   if (request.url === '/pub') {
-    ws.on('message', (data: Buffer, isBinary: boolean) => wss.publish(TOPIC, data, { binary: isBinary }));
+    ws.on('message', (data, isBinary) => wss.publish(TOPIC, data, { binary: isBinary }));
     return;
   }
-  ws.on('message', (data: Buffer, isBinary: boolean) => ws.send(data, { binary: isBinary }));
+  ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
 });
