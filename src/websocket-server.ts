@@ -43,6 +43,7 @@ import type { BackpressureOptions } from './backpressure/send-status';
 import { validateBackpressureOptions } from './backpressure/connection-backpressure';
 import { TopicRegistry } from './pubsub/topic-registry';
 import { HandshakeServer } from './server/handshake-server';
+import { PortModeRequest } from './server/port-mode-request';
 import type { PublishOptions } from './pubsub/publish-batch';
 import type { SendData } from './protocol/sender';
 
@@ -330,7 +331,7 @@ export class WebSocketServer<T extends ServerWebSocket = WebSocket> extends Even
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, cb: (ws: T, req: IncomingMessage) => void): void {
     socket.on('error', socketOnError);
 
-    const result = validateUpgradeRequest(req.method, req.headers, {
+    const result = validateUpgradeRequest(req.method, PortModeRequest.upgradeHeadersOf(req), {
       // ws reads the option by truthiness: an explicit undefined is off.
       parseExtensions: Boolean(this.options.perMessageDeflate),
     });

@@ -10,9 +10,9 @@
  * - A Sec-WebSocket-Version that is present but not one we speak gets 426 Upgrade Required with the
  *   version we speak (section 4.2.2 item 4); ws answers 400 for it as for a missing one.
  */
-import type { IncomingHttpHeaders } from 'http';
 import { isValidKey } from './accept-key';
 import { ExtensionOffers, parse as parseExtensions } from './extension-header';
+import type { UpgradeHeaders } from './handshake-fields';
 import { headerListHas } from './header-list';
 import { parse as parseSubprotocols } from './subprotocol-header';
 
@@ -92,7 +92,7 @@ function single(value: string | string[] | undefined): string | undefined {
  */
 export function validateUpgradeRequest(
   method: string | undefined,
-  headers: IncomingHttpHeaders,
+  headers: UpgradeHeaders,
   options: UpgradeRequestOptions = {},
 ): UpgradeRequestResult {
   // Section 4.1 item 2 / 4.2.1 item 1: the handshake is a GET.

@@ -17,14 +17,14 @@
  * refused with 400: an opening handshake has none (RFC 6455 section 4.1), and refusing them leaves
  * no room for request smuggling.
  */
-import { IncomingMessage } from 'http';
 import { Server, Socket } from 'net';
 import { abortHandshake } from '../handshake/abort-handshake';
 import { headerListHas } from '../handshake/header-list';
-import { headerObject } from '../handshake/header-object';
+import { handshakeFields } from '../handshake/handshake-fields';
 import { MAX_HEAD_BYTES, findHeadEnd, parseRequestHead } from '../handshake/request-head';
 import { TimerHandle } from '../timers/timer-wheel';
 import { TimerClock, sharedClock } from '../timers/connection-timers';
+import { PortModeRequest } from './port-mode-request';
 
 /** Node's default http.Server headersTimeout: a slow sender (slowloris) is cut off after this. */
 export const HEAD_TIMEOUT_MS = 60_000;
@@ -191,7 +191,7 @@ export class HandshakeServer extends Server {
     const head = parseRequestHead(data, end);
     if (!head.ok) return this.refuse(pending, head.status, head.message);
 
-    const headers = headerObject(head.rawHeaders);
+    const headers = handshakeFields(head.rawHeaders);
     const contentLength = headers['content-length'];
     if (headers['transfer-encoding'] !== undefined || (contentLength !== undefined && contentLength !== '0')) {
       return this.refuse(pending, 400, 'An opening handshake has no body');
@@ -206,15 +206,7 @@ export class HandshakeServer extends Server {
       return;
     }
 
-    const req = new IncomingMessage(socket);
-    req.method = head.method;
-    req.url = head.url;
-    req.httpVersion = '1.1';
-    req.httpVersionMajor = 1;
-    req.httpVersionMinor = 1;
-    req.rawHeaders = head.rawHeaders;
-    req.headers = headers;
-    req.complete = true;
+    const req = new PortModeRequest(socket, head, headers);
     // As http.Server before its 'upgrade': the socket neither flows nor is paused, so what arrives
     // is kept until the WebSocket attaches its 'data' listener (perhaps after an async verifyClient).
     (socket as { readableFlowing: boolean | null }).readableFlowing = null;

@@ -137,13 +137,29 @@ describe('requests look as http.Server shows them', () => {
       httpVersion: actual.httpVersion,
       rawHeaders: actual.rawHeaders,
       headers: actual.headers,
+      headersDistinct: actual.headersDistinct,
     }).toEqual({
       method: expected.method,
       url: expected.url,
       httpVersion: expected.httpVersion,
       rawHeaders: expected.rawHeaders,
       headers: expected.headers,
+      headersDistinct: expected.headersDistinct,
     });
+  });
+  it('headers and headersDistinct are built once, when read, and can be replaced (as http.Server\'s)', async () => {
+    const ours = new HandshakeServer();
+    servers.push(ours);
+    await once(ours.listen(0, '127.0.0.1'), 'listening');
+    const req = await requestSeenBy(ours, upgradeRequest(['X-Seq: 1', 'x-seq: 2']));
+    const headers = req.headers;
+    expect(req.headers).toBe(headers);
+    expect(headers['x-seq']).toBe('1, 2');
+    expect(req.headersDistinct['x-seq']).toEqual(['1', '2']);
+    expect(req.headersDistinct).toBe(req.headersDistinct);
+    const replaced = { host: 'elsewhere' };
+    req.headers = replaced;
+    expect(req.headers).toBe(replaced);
   });
 });
 

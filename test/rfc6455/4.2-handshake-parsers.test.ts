@@ -14,7 +14,9 @@ import { abortHandshake } from '../../src/handshake/abort-handshake';
 import { acceptKey, generateKey, isValidKey, WEBSOCKET_GUID } from '../../src/handshake/accept-key';
 import { allowedOrigins } from '../../src/handshake/allowed-origins';
 import * as extension from '../../src/handshake/extension-header';
+import { handshakeFields } from '../../src/handshake/handshake-fields';
 import { headerListHas } from '../../src/handshake/header-list';
+import { headerObject } from '../../src/handshake/header-object';
 import * as subprotocol from '../../src/handshake/subprotocol-header';
 import {
   MESSAGE_INVALID_CONNECTION,
@@ -827,5 +829,58 @@ describe('RFC 6455 4.2.1 refused handshakes byte for byte against ws', () => {
   it('4.2.1 Node hands a request without Connection: upgrade to the request handler, not to ws', async () => {
     const raw = request('GET', { connection: 'close' });
     expect(await exchange(wsServer, raw)).toMatch(/^HTTP\/1\.1 426 Upgrade Required\r\n/);
+  });
+});
+
+describe('RFC 6455 4.2.1 the fields a port-mode handshake reads', () => {
+  const FIELDS = [
+    'upgrade',
+    'connection',
+    'sec-websocket-key',
+    'sec-websocket-version',
+    'sec-websocket-protocol',
+    'sec-websocket-extensions',
+    'sec-websocket-origin',
+    'origin',
+    'content-length',
+    'transfer-encoding',
+  ] as const;
+  /** Each name in a random ASCII case, as a client may send it. */
+  const anyCase = (name: string): fc.Arbitrary<string> =>
+    fc
+      .array(fc.boolean(), { minLength: name.length, maxLength: name.length })
+      .map((upper) => [...name].map((char, i) => (upper[i] ? char.toUpperCase() : char)).join(''));
+  const fieldName = fc.oneof(
+    fc.constantFrom(...FIELDS, 'host', 'cookie', 'set-cookie', 'user-agent', 'x-other').chain(anyCase),
+    fc.stringMatching(/^[a-z-]{1,12}$/),
+  );
+  const rawHeaders = fc
+    .array(fc.tuple(fieldName, fc.stringMatching(/^[ -~]{0,12}$/)), { maxLength: 24 })
+    .map((pairs) => pairs.flat());
+
+  it('reads each field as req.headers does, repeats and all (headerObject, itself checked against http.Server)', () => {
+    fc.assert(
+      fc.property(rawHeaders, (raw) => {
+        const fields = handshakeFields(raw) as Record<string, unknown>;
+        const headers = headerObject(raw) as Record<string, unknown>;
+        for (const name of FIELDS) expect(fields[name]).toBe(headers[name]);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('joins a repeated list field with ", " and keeps the first Content-Length', () => {
+    const fields = handshakeFields([
+      'Upgrade', 'websocket', 'Connection', 'keep-alive', 'connection', 'Upgrade',
+      'Content-Length', '0', 'content-length', '5', 'Sec-WebSocket-Protocol', 'a', 'SEC-WEBSOCKET-PROTOCOL', 'b',
+    ]);
+    expect(fields).toMatchObject({
+      upgrade: 'websocket',
+      connection: 'keep-alive, Upgrade',
+      'content-length': '0',
+      'sec-websocket-protocol': 'a, b',
+      'sec-websocket-key': undefined,
+      origin: undefined,
+    });
   });
 });
