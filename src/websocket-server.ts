@@ -300,7 +300,6 @@ export class WebSocketServer<T extends ServerWebSocket = WebSocket> extends Even
     }
   }
 
-  /** Whether this server takes the request: its pathname (without the query) must equal `path`. */
   /**
    * simdws's addition (uWebSockets.js's app.publish): sends `data` to every connection subscribed to
    * `topic` (ws.subscribe), framed once and compressed once per compatible deflate profile; each
@@ -315,6 +314,7 @@ export class WebSocketServer<T extends ServerWebSocket = WebSocket> extends Even
     return this.topics.numSubscribers(topic);
   }
 
+  /** Whether this server takes the request: its pathname (without the query) must equal `path`. */
   shouldHandle(req: IncomingMessage): boolean {
     const path = this.options.path;
     if (!path) return true;
