@@ -1,10 +1,12 @@
 /**
  * The "Load" section of bench/RESULTS.md (between its own markers; the "Kernels" section and any
  * prose are left alone) and the terminal print of the same text: a table per workload with the
- * median, spread, ratio to ws, CPU of both sides and what limited the row, then one overview table.
+ * median, spread, ratio to ws, CPU of both sides and what limited the row, after one overview table and
+ * the targets' verdicts (targets.ts).
  */
 import { markdownTable } from '../lib/table';
 import type { Limit, Summary } from './stats';
+import { targetsTable } from './targets';
 import type { Workload } from './workloads';
 
 export const SECTION_NAME = 'load';
@@ -178,6 +180,18 @@ export function renderSection(info: RunInfo, results: readonly WorkloadResult[],
     overviewTable(results, labels),
     '',
   ];
+  const targets = targetsTable(results);
+  if (targets !== null) {
+    parts.push(
+      '### Targets',
+      '',
+      'Each ratio from this run\'s medians. "The Node floor misses it too": the bare `net` server, with no',
+      'validation, is short of the same goal in the same run, so Node\'s sockets, not the library, set the limit.',
+      '',
+      targets,
+      '',
+    );
+  }
   for (const result of results) {
     parts.push(
       `### ${result.workload.title}`,

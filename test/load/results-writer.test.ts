@@ -46,6 +46,19 @@ describe('load results', () => {
     expect(text).toMatch(/\| simdws-native +\| +FAILED \|.*boom/);
     expect(text).toContain('![echo-32b](charts/load-echo-32b.svg)');
     expect(text).not.toContain('| wire B/msg out |');
+    // No simdws row was measured: no targets to judge.
+    expect(text).not.toContain('### Targets');
+  });
+
+  it('judges the targets after the overview when a simdws row was measured', () => {
+    const info = {
+      machine: 'test cpu', node: 'v20', date: 'today', pinning: 'pinned', runs: 1, warmupSeconds: 1, durationSeconds: 5,
+      loadAverage: '0.10', servers: [], minutes: 1,
+    };
+    const results: WorkloadResult[] = [{ workload: echo, rows: [row('ws', [100]), row('uws', [800]), row('simdws-native', [900])] }];
+    const section = renderSection(info, results, [{ id: 'ws', label: 'ws' }], 'ws');
+    expect(section.indexOf('### Targets')).toBeGreaterThan(section.indexOf('### Overview'));
+    expect(section).toMatch(/\| echo 32 B: simdws \/ uWebSockets\.js +\| +>= 1\.00x \| +1\.13x \| +n\/a \| +PASS \|/);
   });
 
   it('shows the bytes on the wire each way for a compressed workload, and only there', () => {
