@@ -57,7 +57,7 @@ const THROUGHPUT_NOTES = [
   "- bufferutil and ws's JS loop take the whole buffer, as ws calls them; Buffer.copy moves the same bytes",
   '  with no XOR: the memory ceiling.',
   '- Each mask source and target share one allocation, half a page apart (bench/lib/buffers.ts): glibc',
-  "  2.36's memcpy (`rep movsb`) on this AMD EPYC runs ~15x slower when the target sits a few bytes past",
+  "  2.36's memcpy (`rep movsb`) on an AMD EPYC ran ~15x slower when the target sat a few bytes past",
   '  the source modulo 4 KiB, which is where two same-size buffers allocated back to back land. Anything',
   '  that copies (the ts mask, the wasm copies, a Buffer.copy) can meet that slow path in real use.',
 ].join('\n');
