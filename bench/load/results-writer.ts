@@ -6,7 +6,7 @@
  */
 import { markdownTable } from '../lib/table';
 import type { Limit, Summary } from './stats';
-import { targetsTable } from './targets';
+import { targetsSection } from './targets';
 import type { Workload } from './workloads';
 
 export const SECTION_NAME = 'load';
@@ -180,18 +180,8 @@ export function renderSection(info: RunInfo, results: readonly WorkloadResult[],
     overviewTable(results, labels),
     '',
   ];
-  const targets = targetsTable(results);
-  if (targets !== null) {
-    parts.push(
-      '### Targets',
-      '',
-      'Each ratio from this run\'s medians. "The Node floor misses it too": the bare `net` server, with no',
-      'validation, is short of the same goal in the same run, so Node\'s sockets, not the library, set the limit.',
-      '',
-      targets,
-      '',
-    );
-  }
+  const targets = targetsSection(results);
+  if (targets !== null) parts.push(targets, '');
   for (const result of results) {
     parts.push(
       `### ${result.workload.title}`,

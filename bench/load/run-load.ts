@@ -20,7 +20,7 @@ import { buildLoadgen } from './build-loadgen';
 import { endAllChildren, freePort, generatorArgs, pinningLine, runLoadgen, startServer } from './processes';
 import type { RunningServer } from './processes';
 import { LoadRow, renderSection, SECTION_NAME, workloadTable, WorkloadResult } from './results-writer';
-import { targetsTable } from './targets';
+import { targetsSection } from './targets';
 import { BASELINE_SERVER, DEFLATE_ENV, deflateRows, SERVERS, ServerDefinition } from './servers';
 import { commonLimit, Limit, limitOf, median, summarize } from './stats';
 import { renderChart } from './svg-chart';
@@ -242,8 +242,8 @@ async function main(): Promise<void> {
   );
   if (settings.full) {
     writeSection(RESULTS_FILE, SECTION_NAME, section);
-    const targets = targetsTable(results);
-    if (targets !== null) console.log(`\n### Targets\n\n${targets}\n`);
+    const targets = targetsSection(results);
+    if (targets !== null) console.log(`\n${targets}\n`);
     console.log(`wrote the load section of ${RESULTS_FILE} and ${results.length} charts in ${CHARTS_DIR}`);
   } else {
     console.log(`${section}\n\npartial run (SIMDWS_LOAD_SERVERS or SIMDWS_LOAD_WORKLOADS set): ${RESULTS_FILE} and the charts left as they were`);

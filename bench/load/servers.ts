@@ -67,8 +67,11 @@ function simdws(tier: TierName): ServerDefinition {
   };
 }
 
+/** The bare `net` server: what part of a figure is Node itself. */
+export const FLOOR_SERVER = 'node-floor';
+
 export const SERVERS: readonly ServerDefinition[] = [
-  plain('node-floor', 'Node floor (net)', 'node-floor-server.js', []),
+  plain(FLOOR_SERVER, 'Node floor (net)', 'node-floor-server.js', []),
   plain('ws', 'ws + bufferutil', 'ws-server.js', DEFLATE_ON),
   plain('uws', 'uWebSockets.js', 'uws-server.js', DEFLATE_ON),
   BUN,

@@ -6,11 +6,10 @@
  */
 import { markdownTable } from '../lib/table';
 import type { WorkloadResult } from './results-writer';
+import { FLOOR_SERVER, SERVERS } from './servers';
 
-/** The server the floor's column reads. */
-export const FLOOR_SERVER = 'node-floor';
-/** simdws's rows in the order the verdict uses them: the tier select.ts picks first when it loads. */
-export const SIMDWS_SERVERS = ['simdws-native', 'simdws-wasm', 'simdws-ts'] as const;
+/** simdws's rows in the order the verdict uses them, SERVERS's: native, wasm, ts, as select.ts tries them. */
+const SIMDWS_SERVERS = SERVERS.filter((server) => server.tier !== null).map((server) => server.id);
 
 export interface LoadTarget {
   readonly workload: string;
@@ -81,12 +80,13 @@ export function judgeTargets(results: readonly WorkloadResult[], simdwsServer: s
   });
 }
 
-/** The simdws row the targets are judged on: the first tier of SIMDWS_SERVERS this run measured. */
+/** The simdws row the targets are judged on: the first tier this run measured. */
 export function judgedServer(results: readonly WorkloadResult[]): string | null {
   return SIMDWS_SERVERS.find((id) => results.some((result) => medianOf(result, id) !== null)) ?? null;
 }
 
-export function targetsTable(results: readonly WorkloadResult[]): string | null {
+/** The "Targets" part of the load section: heading, what the verdicts mean, and the table; null without a simdws row. */
+export function targetsSection(results: readonly WorkloadResult[]): string | null {
   const server = judgedServer(results);
   if (server === null) return null;
   const rows = judgeTargets(results, server).map(({ target, simdws, floor, verdict }) => [
@@ -96,5 +96,12 @@ export function targetsTable(results: readonly WorkloadResult[]): string | null 
     format(target, floor),
     verdict,
   ]);
-  return markdownTable(['target (issue 5)', 'goal', server, 'Node floor, same ratio', 'verdict'], rows);
+  return [
+    '### Targets',
+    '',
+    'Each ratio from this run\'s medians. "The Node floor misses it too": the bare `net` server, with no',
+    'validation, is short of the same goal in the same run, so Node\'s sockets, not the library, set the limit.',
+    '',
+    markdownTable(['target (issue 5)', 'goal', server, 'Node floor, same ratio', 'verdict'], rows),
+  ].join('\n');
 }

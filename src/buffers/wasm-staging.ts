@@ -43,6 +43,8 @@ export class WasmStaging {
   private buffer: ArrayBuffer | null = null;
   private stagingView = new Uint8Array(0);
   private recordsView = new Int32Array(0);
+  /** xorThrough's piece: XOR_PIECE_BYTES, or the whole staging region if that is smaller. */
+  private readonly pieceBytes: number;
 
   constructor(
     private readonly memory: WasmMemory,
@@ -52,7 +54,9 @@ export class WasmStaging {
     private readonly recordsStart: number,
     /** Int32 words in the records region. */
     private readonly recordsWords: number,
-  ) {}
+  ) {
+    this.pieceBytes = Math.min(XOR_PIECE_BYTES, stagingSize);
+  }
 
   /** Re-creates the views if memory.buffer changed (memory grew, detaching the old buffer). */
   refresh(): void {
@@ -103,9 +107,8 @@ export class WasmStaging {
     key: number,
     xor: StagingXor,
   ): void {
-    const most = Math.min(XOR_PIECE_BYTES, this.stagingSize);
     for (let done = 0; done < length; ) {
-      const piece = Math.min(length - done, most);
+      const piece = Math.min(length - done, this.pieceBytes);
       this.copyIn(source, from + done, piece);
       xor(0, piece, key);
       this.copyOut(0, piece, target, to + done);

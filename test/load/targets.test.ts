@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { LoadRow, WorkloadResult } from '../../bench/load/results-writer';
 import { summarize } from '../../bench/load/stats';
-import { judgedServer, judgeTargets, LOAD_TARGETS, targetsTable } from '../../bench/load/targets';
+import { judgedServer, judgeTargets, LOAD_TARGETS, targetsSection } from '../../bench/load/targets';
 import { WORKLOADS } from '../../bench/load/workloads';
 
 function row(serverId: string, median: number | null): LoadRow {
@@ -63,11 +63,11 @@ describe('load targets (issue 5)', () => {
   it('judges the tier select.ts would pick first among those measured', () => {
     expect(judgedServer([result('echo-32b', { ws: 1, 'simdws-wasm': 2, 'simdws-ts': 3 })])).toBe('simdws-wasm');
     expect(judgedServer([result('echo-32b', { ws: 1, 'simdws-native': null, 'simdws-ts': 3 })])).toBe('simdws-ts');
-    expect(targetsTable([result('echo-32b', { ws: 1 })])).toBeNull();
+    expect(targetsSection([result('echo-32b', { ws: 1 })])).toBeNull();
   });
 
   it('prints ratios, budgets and both columns in its table', () => {
-    const table = targetsTable([
+    const table = targetsSection([
       result('echo-32b', { ws: 100_000, uws: 900_000, 'node-floor': 990_000, 'simdws-native': 918_000 }),
       result('idle-memory', { 'node-floor': 4864, 'simdws-native': 4902 }),
     ]) as string;
