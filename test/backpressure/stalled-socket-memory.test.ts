@@ -77,7 +77,7 @@ interface Run {
 }
 
 async function setUp(): Promise<Run> {
-  const server = await startServerProcess<SendingServerRequest, SendingServerReply>(FIXTURE, [], {}, (child) =>
+  const server = await startServerProcess<SendingServerRequest, SendingServerReply>(FIXTURE, [], (child) =>
     children.push(child),
   );
   const port = (server.ready as Extract<SendingServerReply, { type: 'listening' }>).port;

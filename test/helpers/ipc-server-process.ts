@@ -18,12 +18,10 @@ export interface ServerProcess<Request, Reply> {
 export async function startServerProcess<Request, Reply>(
   fixture: string,
   args: readonly string[],
-  env: NodeJS.ProcessEnv,
   onChild: (child: ChildProcess) => void,
 ): Promise<ServerProcess<Request, Reply>> {
   const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', fixture, ...args], {
     cwd: ROOT,
-    env: { ...process.env, ...env },
     stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
   });
   onChild(child);
