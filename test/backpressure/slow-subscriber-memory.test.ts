@@ -14,11 +14,11 @@
  * Two measures, both bounded: the bytes of the process's ArrayBuffers (exact, and whole: a Buffer
  * kept for a short slice of it counts in full) and its RSS (pages). glibc keeps freed blocks resident
  * wherever a live one sits above them, so RSS after a GC also holds, at random, what garbage occupied
- * between two collections: in the interleaved case up to 7.6 MB of growth for 1 MiB held (CI failed at
- * 6.4 MB). The server therefore asks glibc to give back its free pages (malloc_trim, through
+ * between two collections: in the interleaved case, 0.3 to 8.3 MB of growth for 1 MiB held (CI failed
+ * at 6.4 MB). The server therefore asks glibc to give back its free pages (malloc_trim, through
  * test/helpers/allocator-trim.ts) before each sample. What stays resident is what is live, plus the
  * pages that live blocks share with free space: a Buffer smaller than a page can keep two pages
- * (PAGES_PER_HELD_BUFFER). There, ~1,000 held Buffers of 1,028 bytes kept 4.3-5.3 MB resident after
+ * (PAGES_PER_HELD_BUFFER). There, ~1,000 held Buffers of 1,028 bytes kept 4.8-5.3 MB resident after
  * the trim.
  *
  * The control case runs the same scenario without maxBackpressure (ws's behaviour: queue everything)
