@@ -267,9 +267,9 @@ export class WebSocket extends EventEmitter {
   /** Bytes accepted by send() and not yet handed to the network. */
   get bufferedAmount(): number {
     if (this._socket === null) return this._queuedBytes;
-    // Frames gathered for this chunk's one write go to the socket first, so they count, in order.
-    if (this._sender !== null) this._sender.flushBatch(undefined);
-    return this._socket.writableLength + this._queuedBytes + shareBytes(this) + heldPublishedBytes(this);
+    // Frames gathered for this chunk's one write, or held in the backlog until the tick ends, count too.
+    const held = this._sender === null ? 0 : this._sender.heldBytes;
+    return this._socket.writableLength + held + this._queuedBytes + shareBytes(this) + heldPublishedBytes(this);
   }
 
   /** The negotiated extensions, comma-separated. */
@@ -508,7 +508,10 @@ export class WebSocket extends EventEmitter {
     if (this._readyState !== OPEN) return false;
     // A publish's share is written to the socket itself (src/pubsub/topic-batch.ts), not through the
     // Sender: what this chunk gathered must leave before it.
-    if (this._sender !== null) this._sender.endBatch();
+    if (this._sender !== null) {
+      this._sender.endBatch();
+      this._sender.sharesSocket = true;
+    }
     return registryOf(this).subscribe(this, topic);
   }
 
@@ -885,7 +888,8 @@ function sendFailed(ws: WebSocket, error: Error, cb: WriteCallback | undefined):
     ws._readyState = CLOSING;
     timerWheel.schedule(ws._timer, ws._closeTimeout);
   }
-  // end(), not destroy(): the peer may still finish sending what it queued.
+  // end(), not destroy(): the peer may still finish sending what it queued. What was sent before goes first.
+  ws._sender?.flushBatch(undefined);
   (ws._socket as WsSocket).end();
   if (!ws._errorEmitted) {
     ws._errorEmitted = true;
@@ -1007,8 +1011,9 @@ function socketOnData(this: WsSocket, chunk: Buffer): void {
 /** The peer's FIN: answer with ours (RFC 6455 7.1.1, the TCP half of the closing handshake). */
 function socketOnEnd(this: WsSocket): void {
   const ws = this[kWebSocket] as WebSocket;
-  // Frames published to it earlier in this tick still go out, before our FIN.
+  // Frames sent or published to it earlier in this tick still go out, before our FIN.
   if (ws._shareBatch !== null) writeShare(ws);
+  ws._sender?.flushBatch(undefined);
   ws._readyState = CLOSING;
   // A second end() on a finished socket only builds an error (with its stack trace) that nobody sees.
   if (!this.writableEnded && !this.destroyed) this.end();

@@ -91,8 +91,9 @@ export class ConnectionBackpressure {
     const ws = this.ws;
     const socket = ws._socket;
     if (socket === null || !socket.writable) return;
-    // The tick's publishes not yet written go first, or the marker would report them written.
+    // The tick's publishes and sends not yet written go first, or the marker would report them written.
     if (ws._shareBatch !== null) writeShare(ws);
+    ws._sender?.flushBatch(undefined);
     // Made by watchDrain, which runs before any marker is written.
     socket.write(EMPTY_BUFFER, this.onMarkerWritten as (error?: Error | null) => void);
   }

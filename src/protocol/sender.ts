@@ -4,7 +4,8 @@
  * the socket has written the frame, with the error if it could not).
  *
  * Headers go into a shared slab (src/buffers/slab-pool.ts), not into a Buffer allocated per send,
- * unless the socket is behind (isBehind): then a frame must not keep a shared slab alive.
+ * unless the socket is behind (isBehind): then a frame must not keep a shared slab alive, and small
+ * frames go into the connection's own backlog (src/buffers/backlog.ts), which writes a tick's worth at once.
  * A frame of at most SMALL_FRAME_MAX_BYTES (header included) is copied whole into the slab and leaves
  * in one write; a larger one leaves as header + payload in one corked write, so the payload is never
  * copied. Client frames are masked (section 5.3) with keys from a crypto-filled pool, through the
@@ -13,6 +14,7 @@
 import { kernel } from '../kernels/select';
 import { MaskKeyPool, maskKeyPool } from '../buffers/mask-key-pool';
 import { Slab, SlabPool, slabPool } from '../buffers/slab-pool';
+import { Backlog } from '../buffers/backlog';
 import { encodeCloseBody } from './close-frame';
 import {
   FIN_BIT,
@@ -45,6 +47,7 @@ export interface SocketLike {
   write(chunk: Uint8Array, callback?: WriteCallback): boolean;
   cork(): void;
   uncork(): void;
+  readonly writableEnded?: boolean;
   /** Every Writable's state (net.Socket, tls.TLSSocket, any Duplex); read by isBehind. */
   readonly _writableState?: { readonly writing: boolean };
 }
@@ -101,6 +104,8 @@ export interface SenderInternals {
 
 /** One key buffer for all senders: a key is made and used within one synchronous send. */
 const maskKey = Buffer.alloc(4);
+/** Where a frame for a backlog is framed before it is copied in; one for all senders, as maskKey. */
+let backlogFrame = Buffer.allocUnsafeSlow(SMALL_FRAME_MAX_BYTES);
 
 /** What a Sender reads but does not own: the same object for every Sender made with the defaults. */
 interface SenderConfig {
@@ -156,6 +161,13 @@ export class Sender {
   private firstFragment = true;
   /** Between startBatch and endBatch: small frames join the open run (see openRun). */
   private batching = false;
+  /** Small frames held while the socket is behind; made the first time it is. */
+  private backlog: Backlog | null = null;
+  /**
+   * Another writer writes to this socket directly (a subscribed connection's share of the publishes,
+   * src/pubsub/topic-batch.ts): nothing is held back in the backlog, which that writer would overtake.
+   */
+  sharesSocket = false;
 
   /**
    * The same arguments as ws's `new Sender(socket, extensions, generateMask)`. `extensions` is accepted
@@ -186,9 +198,28 @@ export class Sender {
     this.flushBatch(undefined);
   }
 
-  /** Hands this Sender's gathered run to the socket; `cb` runs once it is written. */
+  /**
+   * Hands everything this Sender holds (its gathered run, its backlog) to the socket; `cb` runs once
+   * it is written.
+   */
   flushBatch(cb: WriteCallback | undefined): void {
     if (openRun.sender === this) this.writeRun(cb);
+    if (this.backlog !== null) this.backlog.flush();
+  }
+
+  /** Bytes sent and not yet handed to the socket (gathered, or in the backlog): part of bufferedAmount. */
+  get heldBytes(): number {
+    return (openRun.sender === this ? openRun.end - openRun.start : 0) + (this.backlog === null ? 0 : this.backlog.pending);
+  }
+
+  /** Whether the next bytes join the backlog: it holds bytes already, or the socket is `behind`. */
+  private holdsBack(behind: boolean): boolean {
+    if (this.sharesSocket) return false;
+    return behind || (this.backlog !== null && this.backlog.pending > 0);
+  }
+
+  private backlogOf(): Backlog {
+    return (this.backlog ??= new Backlog(this.socket));
   }
 
   /** Writes the open run, which is this Sender's. */
@@ -197,6 +228,11 @@ export class Sender {
     const { start, end } = openRun;
     openRun.sender = null;
     openRun.slab = null;
+    if (this.holdsBack(isBehind(this.socket))) {
+      this.backlogOf().append(slab.buffer, start, end, cb);
+      slab.onWritten();
+      return;
+    }
     if (isBehind(this.socket)) {
       const run = Buffer.allocUnsafeSlow(end - start);
       slab.buffer.copy(run, 0, start, end);
@@ -286,9 +322,22 @@ export class Sender {
 
     if (total <= config.smallFrameMaxBytes) {
       // Gathered frames are checked when their run is written (writeRun).
-      const slab = !this.batching && isBehind(this.socket) ? null : config.slabs.reserve(total);
-      const target = slab === null ? Buffer.allocUnsafeSlow(total) : slab.buffer;
-      const at = slab === null ? 0 : slab.used - total;
+      const behind = !this.batching && isBehind(this.socket);
+      const backlog = !this.batching && this.holdsBack(behind) ? this.backlogOf() : null;
+      const slab = backlog !== null || behind ? null : config.slabs.reserve(total);
+      let target: Buffer;
+      let at: number;
+      if (backlog !== null) {
+        // Framed here, then copied in: the backlog may split it across two of its chunks.
+        at = 0;
+        target = backlogFrame.length >= total ? backlogFrame : (backlogFrame = Buffer.allocUnsafeSlow(total));
+      } else if (slab === null) {
+        at = 0;
+        target = Buffer.allocUnsafeSlow(total);
+      } else {
+        at = slab.used - total;
+        target = slab.buffer;
+      }
       const payloadAt = at + writeFrameHeader(target, at, firstByte, length, key);
       if (text !== null) {
         target.write(text, payloadAt, length);
@@ -296,6 +345,10 @@ export class Sender {
       } else if (bytes !== null && length > 0) {
         if (key !== null) kernel.mask(bytes, key, target, payloadAt, length);
         else target.set(bytes, payloadAt);
+      }
+      if (backlog !== null) {
+        backlog.append(target, 0, total, cb);
+        return;
       }
       if (slab === null) {
         this.socket.write(target, cb);
