@@ -2,11 +2,12 @@
  * What a frame costs the server while it waits in the queue of a peer that stopped reading: frames of
  * each size are sent one `send` at a time (outside any batch, as a game server's per-client updates
  * are) to a raw client that completed the opening handshake and never reads, until 4 MiB wait in the
- * server. Then, after garbage collection, the growth of the V8 heap, of ArrayBuffer memory and of RSS
- * is divided by the frames waiting. The first frames fill the kernel's socket buffers and cost nothing
- * here, so only frames the server holds are counted (bufferedAmount / frame length).
+ * server. Then, after garbage collection, the growth of the V8 heap and of ArrayBuffer memory is
+ * divided by the frames waiting. The first frames fill the kernel's socket buffers and cost nothing
+ * here, so only frames the server holds are counted (bufferedAmount / frame length). RSS is not
+ * reported: the young generation V8 grows while the frames are sent moves it by megabytes either way.
  *
- *   node --expose-gc --import tsx bench/backlog-memory.ts [payload sizes]   default: 32,128,512,2048
+ *   node --expose-gc --import tsx bench/backlog-memory.ts [payload sizes]   default: 32,128,512,2048,8192
  *
  * Prints a table for bench/RESULTS.md, "Sender: memory of frames waiting for a slow peer". One server
  * and client pair per size, in this process; the client's bytes sit in kernel buffers, not in its heap.
@@ -14,10 +15,11 @@
 import net from 'node:net';
 import { machineInfo, machineLine } from './lib/machine';
 import { markdownTable } from './lib/table';
+import { slabPool } from '../src/buffers/slab-pool';
 import { WebSocketServer } from '../src/websocket-server';
 import type { WebSocket } from '../src/websocket';
 
-const DEFAULT_SIZES = [32, 128, 512, 2048];
+const DEFAULT_SIZES = [32, 128, 512, 2048, 8192];
 const HELD_BYTES = 4 * 1024 * 1024;
 const SENDS_PER_TURN = 1000;
 const HANDSHAKE =
@@ -29,8 +31,8 @@ if (collectGarbage === undefined) throw new Error('run with --expose-gc');
 
 interface Sample {
   readonly heapUsed: number;
+  /** Less the free slabs the Sender's pool keeps for reuse (src/buffers/slab-pool.ts): the pool's, not a frame's. */
   readonly arrayBuffers: number;
-  readonly rss: number;
 }
 
 async function settledSample(): Promise<Sample> {
@@ -38,8 +40,8 @@ async function settledSample(): Promise<Sample> {
     (collectGarbage as NodeJS.GCFunction)();
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
-  const { heapUsed, arrayBuffers, rss } = process.memoryUsage();
-  return { heapUsed, arrayBuffers, rss };
+  const { heapUsed, arrayBuffers } = process.memoryUsage();
+  return { heapUsed, arrayBuffers: arrayBuffers - slabPool.freeCount * slabPool.slabBytes };
 }
 
 /** A server connection whose peer made the handshake and stopped reading. */
@@ -56,7 +58,7 @@ async function stalledConnection(): Promise<{ wss: WebSocketServer; ws: WebSocke
   return { wss, ws, client };
 }
 
-async function perFrame(payloadLength: number): Promise<{ frames: number; heap: number; arrayBuffers: number; rss: number }> {
+async function perFrame(payloadLength: number): Promise<{ frames: number; heap: number; arrayBuffers: number }> {
   const { wss, ws, client } = await stalledConnection();
   const payload = Buffer.alloc(payloadLength, 0x61);
   const frameLength = payloadLength + (payloadLength < 126 ? 2 : 4);
@@ -67,14 +69,15 @@ async function perFrame(payloadLength: number): Promise<{ frames: number; heap: 
   }
   const after = await settledSample();
   const frames = Math.floor(ws.bufferedAmount / frameLength);
+  // What the client read before it paused is in this process too: not the server's.
+  const clientHeld = client.readableLength;
   client.destroy();
   ws.terminate();
   await new Promise((resolve) => wss.close(resolve));
   return {
     frames,
     heap: (after.heapUsed - before.heapUsed) / frames,
-    arrayBuffers: (after.arrayBuffers - before.arrayBuffers) / frames,
-    rss: (after.rss - before.rss) / frames,
+    arrayBuffers: (after.arrayBuffers - before.arrayBuffers - clientHeld) / frames,
   };
 }
 
@@ -84,18 +87,12 @@ async function main(): Promise<void> {
   for (const size of sizes) {
     const result = await perFrame(size);
     const frameLength = size + (size < 126 ? 2 : 4);
-    rows.push([
-      size,
-      result.frames,
-      Math.round(result.heap),
-      Math.round(result.arrayBuffers - frameLength),
-      Math.round(result.rss - frameLength),
-    ]);
+    rows.push([size, result.frames, Math.round(result.heap), Math.round(result.arrayBuffers - frameLength)]);
   }
   console.log(`${machineLine(machineInfo())}; Node ${process.version}; ${new Date().toISOString()}\n`);
   console.log(
     markdownTable(
-      ['payload (B)', 'frames held', 'V8 heap per frame (B)', 'ArrayBuffer bytes per frame beyond its own', 'RSS per frame beyond its bytes'],
+      ['payload (B)', 'frames held', 'V8 heap per frame (B)', 'ArrayBuffer bytes per frame beyond its own'],
       rows,
     ),
   );
