@@ -3,9 +3,9 @@
  * write still waits for the OS: the peer reads slower than it is sent to). Frames that would each
  * wait in the socket's queue as a Buffer of their own are copied back to back into a chunk instead,
  * and everything appended in one tick leaves as one write, a view of the chunk. A frame alone in the
- * queue costs a Buffer object, a queue entry and, above 64 bytes, a backing store: 240-300 bytes of
- * V8 heap per frame whatever its size, 9x the bytes of a 34-byte frame (bench/backlog-memory.ts,
- * bench/RESULTS.md "Sender: memory of frames waiting for a slow peer"); here, a few bytes per frame.
+ * queue costs a Buffer object, a queue entry and, above 64 bytes, a backing store: 130-300 bytes of
+ * V8 heap per frame measured from 32 B to 2 KiB, 9x the bytes of a 34-byte frame (bench/backlog-memory.ts,
+ * bench/RESULTS.md "Sender: memory of frames waiting for a slow peer"); here, 2-15 bytes per frame.
  *
  * Only this connection's frames share a chunk, so what a stalled peer pins is its own queue plus the
  * unused end of its chunks. Chunks double from FIRST_CHUNK_BYTES to MAX_CHUNK_BYTES while the

@@ -228,12 +228,13 @@ export class Sender {
     const { start, end } = openRun;
     openRun.sender = null;
     openRun.slab = null;
-    if (this.holdsBack(isBehind(this.socket))) {
+    const behind = isBehind(this.socket);
+    if (this.holdsBack(behind)) {
       this.backlogOf().append(slab.buffer, start, end, cb);
       slab.onWritten();
       return;
     }
-    if (isBehind(this.socket)) {
+    if (behind) {
       const run = Buffer.allocUnsafeSlow(end - start);
       slab.buffer.copy(run, 0, start, end);
       slab.onWritten();
