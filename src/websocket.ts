@@ -508,10 +508,7 @@ export class WebSocket extends EventEmitter {
     if (this._readyState !== OPEN) return false;
     // A publish's share is written to the socket itself (src/pubsub/topic-batch.ts), not through the
     // Sender: what this chunk gathered must leave before it.
-    if (this._sender !== null) {
-      this._sender.endBatch();
-      this._sender.sharesSocket = true;
-    }
+    if (this._sender !== null) this._sender.endBatch();
     return registryOf(this).subscribe(this, topic);
   }
 

@@ -14,7 +14,8 @@
  * appended has been written, the chunk is let go: a connection that caught up holds none.
  *
  * The frames are held only until the end of the tick, or until anything else is written to the
- * socket: the Sender writes them first (Sender#flushBatch), so bytes leave in call order (RFC 6455
+ * socket: the Sender's other writes, a subscriber's share of the publishes (src/pubsub/topic-batch.ts),
+ * the drain marker and our FIN all call Sender#flushBatch first, so bytes leave in call order (RFC 6455
  * section 5: frames back to back on the wire).
  */
 import { EMPTY_BUFFER } from '../protocol/constants';

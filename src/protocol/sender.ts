@@ -161,13 +161,11 @@ export class Sender {
   private firstFragment = true;
   /** Between startBatch and endBatch: small frames join the open run (see openRun). */
   private batching = false;
-  /** Small frames held while the socket is behind; made the first time it is. */
-  private backlog: Backlog | null = null;
   /**
-   * Another writer writes to this socket directly (a subscribed connection's share of the publishes,
-   * src/pubsub/topic-batch.ts): nothing is held back in the backlog, which that writer would overtake.
+   * Small frames held while the socket is behind; made the first time it is. Whatever else writes to
+   * the socket (a subscriber's share of the publishes, src/pubsub/topic-batch.ts) calls flushBatch first.
    */
-  sharesSocket = false;
+  private backlog: Backlog | null = null;
 
   /**
    * The same arguments as ws's `new Sender(socket, extensions, generateMask)`. `extensions` is accepted
@@ -214,7 +212,6 @@ export class Sender {
 
   /** Whether the next bytes join the backlog: it holds bytes already, or the socket is `behind`. */
   private holdsBack(behind: boolean): boolean {
-    if (this.sharesSocket) return false;
     return behind || (this.backlog !== null && this.backlog.pending > 0);
   }
 

@@ -107,6 +107,8 @@ export class TopicBatch {
         continue;
       }
       const socket = ws._socket as NonNullable<WebSocket['_socket']>;
+      // What the connection sent earlier in this tick and still holds (its backlog) goes first.
+      (ws._sender as Sender).flushBatch(undefined);
       // The common case: the whole batch, one object for every subscriber.
       if (start === 0 && (full || socket.writableLength === 0)) {
         socket.write((whole ??= full ? buffer : buffer.subarray(0, length)));
@@ -162,6 +164,7 @@ function writeShareUpTo(ws: WebSocket, end: number): void {
   }
   corkForTick(ws);
   const socket = ws._socket as NonNullable<WebSocket['_socket']>;
+  (ws._sender as Sender).flushBatch(undefined);
   socket.write(shareFor(socket, batch.buffer, start, end));
   flushIfFull(ws);
 }

@@ -143,13 +143,4 @@ describe('Sender backlog, while the socket is behind', () => {
     sender.flushBatch(undefined);
     expect(socket.bytes).toEqual(framesOf((target) => target.send('x', TEXT)));
   });
-
-  it('holds nothing back when another writer shares the socket (a subscribed connection)', () => {
-    const socket = new BehindSocket();
-    const sender = senderOn(socket);
-    sender.sharesSocket = true;
-    sender.send('x', TEXT);
-    expect(socket.writes).toHaveLength(1);
-    expect(sender.heldBytes).toBe(0);
-  });
 });
