@@ -57,9 +57,10 @@ export interface SocketLike {
  * because the peer reads slower than we send. A frame written now waits in the socket's queue; as a
  * slice of a shared slab it would keep that whole slab alive, 16 KiB for a 40-byte frame, slab after
  * slab, far beyond what bufferedAmount says (measured: 174 MB held for 0.7 MB queued, in
- * test/backpressure/stalled-socket-memory.test.ts). So such a frame goes in a Buffer of its own, and
- * a socket pins at most the slab of the one write that found it full. Corking does not count: corked
- * writes are buffered, not in flight, and leave together on uncork.
+ * test/backpressure/stalled-socket-memory.test.ts). So a small frame goes into the connection's own
+ * backlog and a large frame's header into a Buffer of its own, and a socket pins at most the slab of
+ * the one write that found it full. Corking does not count: corked writes are buffered, not in flight,
+ * and leave together on uncork.
  */
 function isBehind(socket: SocketLike): boolean {
   return socket._writableState?.writing === true;
@@ -210,9 +211,9 @@ export class Sender {
     return (openRun.sender === this ? openRun.end - openRun.start : 0) + (this.backlog === null ? 0 : this.backlog.pending);
   }
 
-  /** Whether the next bytes join the backlog: it holds bytes already, or the socket is `behind`. */
-  private holdsBack(behind: boolean): boolean {
-    return behind || (this.backlog !== null && this.backlog.pending > 0);
+  /** Whether the next bytes join the backlog: the socket is behind, or the backlog holds bytes already. */
+  private holdsBack(): boolean {
+    return isBehind(this.socket) || (this.backlog !== null && this.backlog.pending > 0);
   }
 
   private backlogOf(): Backlog {
@@ -225,17 +226,9 @@ export class Sender {
     const { start, end } = openRun;
     openRun.sender = null;
     openRun.slab = null;
-    const behind = isBehind(this.socket);
-    if (this.holdsBack(behind)) {
+    if (this.holdsBack()) {
       this.backlogOf().append(slab.buffer, start, end, cb);
       slab.onWritten();
-      return;
-    }
-    if (behind) {
-      const run = Buffer.allocUnsafeSlow(end - start);
-      slab.buffer.copy(run, 0, start, end);
-      slab.onWritten();
-      this.socket.write(run, cb);
       return;
     }
     this.socket.write(slab.buffer.subarray(start, end), cb === undefined ? slab.onWritten : afterSlabWrite(slab.onWritten, cb));
@@ -320,18 +313,14 @@ export class Sender {
 
     if (total <= config.smallFrameMaxBytes) {
       // Gathered frames are checked when their run is written (writeRun).
-      const behind = !this.batching && isBehind(this.socket);
-      const backlog = !this.batching && this.holdsBack(behind) ? this.backlogOf() : null;
-      const slab = backlog !== null || behind ? null : config.slabs.reserve(total);
+      const backlog = !this.batching && this.holdsBack() ? this.backlogOf() : null;
+      const slab = backlog === null ? config.slabs.reserve(total) : null;
       let target: Buffer;
       let at: number;
-      if (backlog !== null) {
+      if (slab === null) {
         // Framed here, then copied in: the backlog may split it across two of its chunks.
         at = 0;
         target = backlogFrame.length >= total ? backlogFrame : (backlogFrame = Buffer.allocUnsafeSlow(total));
-      } else if (slab === null) {
-        at = 0;
-        target = Buffer.allocUnsafeSlow(total);
       } else {
         at = slab.used - total;
         target = slab.buffer;
@@ -344,12 +333,8 @@ export class Sender {
         if (key !== null) kernel.mask(bytes, key, target, payloadAt, length);
         else target.set(bytes, payloadAt);
       }
-      if (backlog !== null) {
-        backlog.append(target, 0, total, cb);
-        return;
-      }
       if (slab === null) {
-        this.socket.write(target, cb);
+        (backlog as Backlog).append(target, 0, total, cb);
         return;
       }
       if (this.batching) {
