@@ -108,6 +108,12 @@ const maskKey = Buffer.alloc(4);
 /** Where a frame for a backlog is framed before it is copied in; one for all senders, as maskKey. */
 let backlogFrame = Buffer.allocUnsafeSlow(SMALL_FRAME_MAX_BYTES);
 
+/** backlogFrame, grown if a Sender's smallFrameMaxBytes (at most a slab) is larger than the default. */
+function backlogFrameOf(total: number): Buffer {
+  if (backlogFrame.length < total) backlogFrame = Buffer.allocUnsafeSlow(total);
+  return backlogFrame;
+}
+
 /** What a Sender reads but does not own: the same object for every Sender made with the defaults. */
 interface SenderConfig {
   readonly slabs: SlabPool;
@@ -313,18 +319,10 @@ export class Sender {
 
     if (total <= config.smallFrameMaxBytes) {
       // Gathered frames are checked when their run is written (writeRun).
-      const backlog = !this.batching && this.holdsBack() ? this.backlogOf() : null;
-      const slab = backlog === null ? config.slabs.reserve(total) : null;
-      let target: Buffer;
-      let at: number;
-      if (slab === null) {
-        // Framed here, then copied in: the backlog may split it across two of its chunks.
-        at = 0;
-        target = backlogFrame.length >= total ? backlogFrame : (backlogFrame = Buffer.allocUnsafeSlow(total));
-      } else {
-        at = slab.used - total;
-        target = slab.buffer;
-      }
+      const slab = !this.batching && this.holdsBack() ? null : config.slabs.reserve(total);
+      // A frame for the backlog is framed in backlogFrame, then copied in: it may span two chunks there.
+      const target = slab === null ? backlogFrameOf(total) : slab.buffer;
+      const at = slab === null ? 0 : slab.used - total;
       const payloadAt = at + writeFrameHeader(target, at, firstByte, length, key);
       if (text !== null) {
         target.write(text, payloadAt, length);
@@ -334,7 +332,7 @@ export class Sender {
         else target.set(bytes, payloadAt);
       }
       if (slab === null) {
-        (backlog as Backlog).append(target, 0, total, cb);
+        this.backlogOf().append(target, 0, total, cb);
         return;
       }
       if (this.batching) {
